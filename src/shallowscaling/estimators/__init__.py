@@ -1,0 +1,1 @@
+"""Estimators: LASSO, diagonal network, convex PSD solver, quadratic network."""

@@ -1,0 +1,1 @@
+"""One module per paper figure, plus :mod:`.style`; tables in, matplotlib Figure out."""

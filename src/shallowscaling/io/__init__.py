@@ -1,0 +1,5 @@
+"""Input/output: atomic, deterministic Parquet tables and weight-file readers."""
+
+from .parquet import read_table, write_table
+
+__all__ = ["read_table", "write_table"]

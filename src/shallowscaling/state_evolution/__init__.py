@@ -1,0 +1,1 @@
+"""State-evolution predictions: diagonal (LASSO), quadratic (Monte-Carlo and deterministic), Bayes-optimal."""

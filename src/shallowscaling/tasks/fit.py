@@ -1,0 +1,221 @@
+"""The ``fit`` job: train one estimator on every replicate of one (model, d, γ, Δ, λ, n) point.
+
+Output rows follow :data:`FIT_COLUMNS`; non-applicable certificates are ``NaN`` (a LASSO fit has
+a duality gap but no gradient norm, a network the reverse). ``rank`` is the number of non-zero
+learned weights: rank(Ŝ) for the quadratic model, the support size of θ̂ for the diagonal one
+(the rank of WᵀW at the balanced optimum).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_choice, check_int, check_real
+from ..config import n_eff_value
+from .problem import Problem, draw_problem, init_rng
+
+__all__ = ["ESTIMATORS", "FIT_COLUMNS", "FitOutcome", "fit_point", "fit_replicates"]
+
+ESTIMATORS = {"diagonal": ("lasso", "network"), "quadratic": ("convex", "network")}
+FIT_COLUMNS = (
+    "model",
+    "estimator",
+    "d",
+    "gamma",
+    "noise",
+    "n",
+    "n_eff",
+    "lam",
+    "width",
+    "seed",
+    "replicate",
+    "excess_risk",
+    "matrix_mse",
+    "train_loss",
+    "objective",
+    "rank",
+    "converged",
+    "status",
+    "message",
+    "iterations",
+    "duality_gap",
+    "kkt_residual",
+    "grad_norm",
+)
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """One fitted replicate: the flat record and the learned spectrum.
+
+    ``weights`` holds θ̂ (diagonal, shape (d,)) or the eigenvalues of Ŝ (quadratic, descending).
+    """
+
+    record: dict
+    weights: np.ndarray
+
+
+def _solve(
+    model: str,
+    estimator: str,
+    problem: Problem,
+    lam: float,
+    tol: float,
+    max_iter: int,
+    width: int | None,
+    rng: np.random.Generator,
+):
+    if model == "diagonal":
+        if estimator == "lasso":
+            from ..estimators.lasso import fit_lasso
+
+            return fit_lasso(problem.x, problem.y, lam, tol=tol, max_iter=max_iter)
+        from ..estimators.diagonal_network import fit_diagonal_network
+
+        return fit_diagonal_network(problem.x, problem.y, lam, rng, max_iter=max_iter)
+    if estimator == "convex":
+        from ..estimators.psd_convex import fit_psd_convex
+
+        return fit_psd_convex(problem.x, problem.y, lam, tol=tol, max_iter=max_iter)
+    from ..estimators.quadratic_network import fit_quadratic_network
+
+    return fit_quadratic_network(problem.x, problem.y, lam, rng, width=width, max_iter=max_iter)
+
+
+def fit_point(
+    model: str,
+    estimator: str,
+    d: int,
+    gamma: float,
+    noise: float,
+    n: int,
+    lam: float,
+    seed: int,
+    replicate: int = 0,
+    *,
+    normalization: str = "unit",
+    tol: float = 1e-8,
+    max_iter: int = 100_000,
+    width: int | None = None,
+    problem: Problem | None = None,
+) -> FitOutcome:
+    """Draw (or take) the problem of one replicate and fit it.
+
+    Parameters
+    ----------
+    model : {"diagonal", "quadratic"}
+    estimator : {"lasso", "network"} for diagonal, {"convex", "network"} for quadratic
+    d, n : int
+        Input dimension and number of samples.
+    gamma, noise, lam : float
+        Teacher exponent γ > 1/2, label-noise variance Δ >= 0, weight decay λ > 0.
+    seed, replicate : int
+        Identify the draw (see :mod:`shallowscaling.tasks.problem`).
+    width : int, optional
+        Quadratic network width p (default d).
+    """
+    check_choice(model, "model", tuple(ESTIMATORS))
+    check_choice(estimator, "estimator", ESTIMATORS[model])
+    d = check_int(d, "d", "input dimension d", lower=2)
+    n = check_int(n, "n", "number of samples n", lower=1)
+    lam = check_real(lam, "lam", "weight decay λ", lower=0.0, lower_inclusive=False)
+    if width is not None:
+        width = check_int(width, "width", "network width p", lower=1)
+    if problem is None:
+        problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization)
+    rng = init_rng(model, d, gamma, noise, n, seed, replicate)
+    result = _solve(model, estimator, problem, lam, tol, max_iter, width, rng)
+    if model == "diagonal":
+        weights = np.asarray(result.theta)
+        excess_risk = float(np.sum((weights - problem.theta_star) ** 2) / d)
+        matrix_mse = math.nan
+    else:
+        s_hat = np.asarray(result.s)
+        matrix_mse = float(np.sum((s_hat - problem.s_star) ** 2) / d)
+        excess_risk = 2.0 * matrix_mse  # Wick: E_x (f − f*)² = 2‖Ŝ − S*‖²_F / d (spec §1.1)
+        weights = np.sort(np.linalg.eigvalsh(s_hat))[::-1]
+    record = {
+        "model": model,
+        "estimator": estimator,
+        "d": d,
+        "gamma": float(gamma),
+        "noise": float(noise),
+        "n": n,
+        "n_eff": n_eff_value(model, d, n),
+        "lam": lam,
+        "width": int(width if width is not None else d) if model == "quadratic" else d,
+        "seed": int(seed),
+        "replicate": int(replicate),
+        "excess_risk": excess_risk,
+        "matrix_mse": matrix_mse,
+        "train_loss": float(result.train_loss),
+        "objective": float(result.objective),
+        "rank": int(np.count_nonzero(weights)) if model == "diagonal" else int(result.rank),
+        "converged": bool(result.converged),
+        "status": str(result.status),
+        "message": str(result.message),
+        "iterations": int(result.iterations),
+        "duality_gap": float(getattr(result, "duality_gap", math.nan)),
+        "kkt_residual": float(getattr(result, "kkt_residual", math.nan)),
+        "grad_norm": float(getattr(result, "grad_norm", math.nan)),
+    }
+    return FitOutcome(record=record, weights=weights)
+
+
+def fit_replicates(
+    model: str,
+    estimator: str,
+    d: int,
+    gamma: float,
+    noise: float,
+    n: int,
+    lam: float,
+    seed: int,
+    replicates: int,
+    teacher: pd.DataFrame | None = None,
+    **options,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fit every replicate; return the fit table and the learned-weights table.
+
+    When ``teacher`` (the ``teacher`` job's table) is given, each replicate's drawn teacher is
+    checked against it, so a stale teacher file cannot silently pair with new data.
+    """
+    records, weight_frames = [], []
+    for replicate in range(replicates):
+        problem = draw_problem(model, d, gamma, noise, n, seed, replicate, options.get("normalization", "unit"))
+        if teacher is not None:
+            _check_teacher(problem, teacher, replicate)
+        outcome = fit_point(model, estimator, d, gamma, noise, n, lam, seed, replicate, problem=problem, **options)
+        records.append(outcome.record)
+        frame = pd.DataFrame(
+            {
+                "replicate": np.full(outcome.weights.shape[0], replicate, dtype=np.int64),
+                "index": np.arange(1, outcome.weights.shape[0] + 1),
+            }
+        )
+        if model == "diagonal":
+            frame["theta"] = outcome.weights
+            frame["eigenvalue"] = np.abs(outcome.weights)
+        else:
+            frame["eigenvalue"] = outcome.weights
+        weight_frames.append(frame)
+    fits = pd.DataFrame.from_records(records, columns=list(FIT_COLUMNS))
+    return fits, pd.concat(weight_frames, ignore_index=True)
+
+
+def _check_teacher(problem: Problem, teacher: pd.DataFrame, replicate: int) -> None:
+    from .teacher import teacher_from_table
+
+    if problem.model == "diagonal":
+        stored, drawn = teacher_from_table(teacher, replicate, "theta_star"), problem.theta_star
+    else:
+        stored, drawn = teacher_from_table(teacher, replicate, "eigenvalue"), problem.eigenvalues_star
+    if not np.array_equal(stored, drawn):
+        raise ValueError(
+            f"the teacher file does not match the teacher drawn for replicate {replicate}: it was written "
+            "with another seed, normalisation or code version; rerun the `teacher` rule"
+        )

@@ -1,0 +1,185 @@
+"""The ``predict`` job: state-evolution predictions at the points of a sweep.
+
+ERM predictions (``method="erm"``) use the same finite-d teacher as the simulation: the sampled
+θ* of each replicate (diagonal), or the d eigenvalues s_i of S* (quadratic; the SE depends on
+S* only through its spectrum, so one prediction serves every replicate and ``replicate`` is 0).
+``method="bayes"`` gives the Bayes-optimal error of the same teacher prior.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_choice, check_int, check_real
+from ..config import n_eff_value
+from ..targets import diagonal_variances, power_law_spectrum
+from .problem import draw_teacher, se_rng
+
+__all__ = ["LAM_BOUNDS", "METHODS", "PREDICT_COLUMNS", "ROUTES", "predict_point", "predict_sweep"]
+
+METHODS = ("erm", "bayes")
+ROUTES = ("mc", "deterministic")
+PREDICT_COLUMNS = (
+    "model",
+    "method",
+    "route",
+    "d",
+    "gamma",
+    "noise",
+    "n",
+    "n_eff",
+    "lam",
+    "width",
+    "seed",
+    "replicate",
+    "excess_risk",
+    "matrix_mse",
+    "delta",
+    "epsilon",
+    "threshold",
+    "nonzero_fraction",
+    "converged",
+    "status",
+    "message",
+    "iterations",
+    "fixed_point_residual",
+)
+# Search interval of the optimal weight decay, in λ; wide enough to contain √(n_eff/d) (the
+# optimum of Corollary 1) at every size of the study.
+LAM_BOUNDS = (1e-6, 1e6)
+
+
+def _solve_erm(model, target, n, lam, noise, *, route, n_draws, width, rng, initial):
+    if model == "diagonal":
+        from ..state_evolution.diagonal import solve_diagonal_se
+
+        return solve_diagonal_se(target, n, lam, noise)
+    if route == "mc":
+        from ..state_evolution.quadratic_mc import solve_quadratic_se_mc
+
+        return solve_quadratic_se_mc(target, n, lam, noise, n_draws=n_draws, rng=rng, width=width, initial=initial)
+    from ..state_evolution.quadratic_deterministic import solve_quadratic_se_deterministic
+
+    return solve_quadratic_se_deterministic(target, n, lam, noise)
+
+
+def _solve_bayes(model, target, n, noise):
+    if model == "diagonal":
+        from ..state_evolution.diagonal_bayes import solve_diagonal_bayes_se
+
+        return solve_diagonal_bayes_se(target, n, noise)
+    from ..state_evolution.quadratic_bayes import solve_quadratic_bayes_se
+
+    return solve_quadratic_bayes_se(target, n, noise)
+
+
+def predict_point(
+    model: str,
+    d: int,
+    gamma: float,
+    noise: float,
+    n: int,
+    lam: float | str | None,
+    seed: int = 0,
+    replicate: int = 0,
+    *,
+    method: str = "erm",
+    route: str = "mc",
+    n_draws: int = 3,
+    width: int | None = None,
+    normalization: str = "unit",
+    target: np.ndarray | None = None,
+    initial: object = None,
+) -> tuple[dict, object]:
+    """One prediction; returns ``(record, result)`` (the result is the solver's own object).
+
+    ``lam="optimal"`` minimises the ERM SE risk over λ (the record's ``lam`` is then λ_opt).
+    ``target`` overrides the teacher: θ* (diagonal ERM), the prior variances (diagonal Bayes) or
+    the eigenvalues of S* (quadratic).
+    """
+    check_choice(model, "model", ("diagonal", "quadratic"))
+    check_choice(method, "method", METHODS)
+    check_choice(route, "route", ROUTES)
+    d = check_int(d, "d", "input dimension d", lower=2)
+    n = check_int(n, "n", "number of samples n", lower=1)
+    noise = check_real(noise, "noise", "label-noise variance Δ", lower=0.0)
+    if target is None:
+        target = _default_target(model, method, d, gamma, seed, replicate, normalization)
+    rng = se_rng(d, seed) if model == "quadratic" else None
+    options = {"route": route, "n_draws": n_draws, "width": width, "rng": rng, "initial": initial}
+    if method == "bayes":
+        result = _solve_bayes(model, target, n, noise)
+        lam_value = math.nan
+    elif lam == "optimal":
+        from ..state_evolution.optimal import minimize_se_risk_over_lam
+
+        def solve(value: float):
+            options["rng"] = se_rng(d, seed) if model == "quadratic" else None
+            return _solve_erm(model, target, n, value, noise, **options)
+
+        best = minimize_se_risk_over_lam(solve, LAM_BOUNDS)
+        result, lam_value = best.result, float(best.lam)
+    else:
+        lam_value = check_real(lam, "lam", "weight decay λ", lower=0.0, lower_inclusive=False)
+        result = _solve_erm(model, target, n, lam_value, noise, **options)
+    record = {
+        "model": model,
+        "method": method,
+        "route": route if model == "quadratic" else "closed_form",
+        "d": d,
+        "gamma": float(gamma),
+        "noise": noise,
+        "n": n,
+        "n_eff": n_eff_value(model, d, n),
+        "lam": lam_value,
+        "width": int(width if width is not None else d),
+        "seed": int(seed),
+        "replicate": int(replicate),
+        "excess_risk": float(result.excess_risk),
+        "matrix_mse": float(getattr(result, "matrix_mse", math.nan)),
+        "delta": float(result.delta),
+        "epsilon": float(getattr(result, "epsilon", math.nan)),
+        "threshold": float(getattr(result, "threshold", math.nan)),
+        "nonzero_fraction": float(getattr(result, "nonzero_fraction", math.nan)),
+        "converged": bool(result.converged),
+        "status": str(result.status),
+        "message": str(result.message),
+        "iterations": int(result.iterations),
+        "fixed_point_residual": float(result.fixed_point_residual),
+    }
+    return record, result
+
+
+def _default_target(model, method, d, gamma, seed, replicate, normalization) -> np.ndarray:
+    if model == "quadratic":
+        return power_law_spectrum(d, gamma, normalization)
+    if method == "bayes":
+        return diagonal_variances(d, gamma, normalization)
+    return draw_teacher(model, d, gamma, seed, replicate, normalization)["theta_star"]
+
+
+def predict_sweep(
+    model: str,
+    d: int,
+    gamma: float,
+    noise: float,
+    n_values: Sequence[int],
+    lam: float | str | None,
+    seed: int,
+    targets: Sequence[np.ndarray],
+    **options,
+) -> pd.DataFrame:
+    """Predictions for every n and every target (one per replicate), warm-started along n."""
+    records = []
+    for replicate, target in enumerate(targets):
+        previous = None
+        for n in n_values:
+            record, previous = predict_point(
+                model, d, gamma, noise, int(n), lam, seed, replicate, target=target, initial=previous, **options
+            )
+            records.append(record)
+    return pd.DataFrame.from_records(records, columns=list(PREDICT_COLUMNS))

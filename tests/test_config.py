@@ -1,0 +1,68 @@
+"""Config validation: every bad input names the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from conftest import REPO
+
+from shallowscaling.config import (
+    format_float,
+    load_config,
+    n_grid,
+    parse_float,
+    validate_config,
+)
+from shallowscaling.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def base() -> dict:
+    with open(REPO / "config.yaml") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_default_and_tiny_configs_are_valid() -> None:
+    config = load_config(REPO / "config.yaml", REPO / "tests" / "configs" / "tiny.yaml")
+    assert config["diagonal"]["d"] == [20, 30]
+    assert config["diagonal"]["gamma"] == [1.0]  # overlay keeps untouched keys
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragments"),
+    [
+        (lambda c: c.update(sede=1), ["sede", "accepted keys", "seed"]),
+        (lambda c: c["diagonal"].update(d=[0]), ["diagonal.d[0]", "0", ">= 2"]),
+        (lambda c: c["diagonal"].update(gamma=[0.4]), ["diagonal.gamma[0]", "0.4", "> 0.5"]),
+        (lambda c: c["quadratic"].update(noise=["big"]), ["quadratic.noise[0]", "'big'", "number"]),
+        (lambda c: c["diagonal"].update(lam_exponent=[]), ["diagonal.lam_exponent", "[]", "at least 1"]),
+        (lambda c: c["quadratic"].update(width=0), ["quadratic.width", "0"]),
+        (lambda c: c["diagonal"].update(estimators=["ridge"]), ["diagonal.estimators[0]", "ridge", "lasso"]),
+        (lambda c: c["diagonal"]["n_eff_exponent"].update(start=-0.5), ["diagonal.n_eff_exponent.start", "n = 0 < 1"]),
+        (lambda c: c["diagonal"]["n_eff_exponent"].update(start=2.0), ["start (2.0) must be <= stop"]),
+    ],
+)
+def test_bad_input_names_key_value_and_allowed(base: dict, mutate, fragments: list[str]) -> None:
+    config = copy.deepcopy(base)
+    mutate(config)
+    with pytest.raises(ConfigError) as info:
+        validate_config(config)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+def test_canonical_wildcard_floats_round_trip() -> None:
+    for value, text in [(0.5, "0.5"), (-1.0, "-1"), (1e-3, "0.001"), (0.0, "0"), (-0.0, "0"), (2.25, "2.25")]:
+        assert format_float(value) == text
+        assert parse_float(text) == value
+    with pytest.raises(ValueError, match="canonical"):
+        parse_float("0.50")
+
+
+def test_n_grid_follows_the_paper_scalings() -> None:
+    grid = {"start": 0.0, "stop": 1.0, "num": 3}
+    # diagonal n_eff = n = d^κ; quadratic n_eff = n/d = d^κ, so n = d^{κ+1}
+    assert n_grid("diagonal", 100, grid) == [1, 10, 100]
+    assert n_grid("quadratic", 100, grid) == [100, 1000, 10000]

@@ -1,0 +1,32 @@
+# Aggregation into tables → figure assembly.
+
+
+rule aggregate_fig3:
+    input:
+        fits=lambda w: fit_files(w.model),
+        se=lambda w: se_files(w.model),
+    output:
+        "results/tables/fig3_{model}.parquet",
+    log:
+        "logs/tables/fig3_{model}.log",
+    params:
+        code=code_hash("io", "tasks/aggregate.py"),
+    shell:
+        "python -m shallowscaling aggregate {wildcards.model} --fits {input.fits} --se {input.se}"
+        " --output {output} 2> {log}"
+
+
+rule figure_fig3:
+    input:
+        "results/tables/fig3_{model}.parquet",
+    output:
+        pdf="results/figures/fig3_{model}.pdf",
+        png="results/figures/fig3_{model}.png",
+    log:
+        "logs/figures/fig3_{model}.log",
+    params:
+        dpi=config["figures"]["dpi"],
+        code=code_hash("rates.py", "figures"),
+    shell:
+        "python -m shallowscaling figure fig3 --model {wildcards.model} --table {input}"
+        " --output {output.pdf} {output.png} --dpi {params.dpi} 2> {log}"

@@ -1,0 +1,27 @@
+# State-evolution predictions on the same teachers as the simulations.
+
+
+rule state_evolution:
+    input:
+        teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+    output:
+        "results/se/{model}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.parquet",
+    log:
+        "logs/se/{model}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.log",
+    benchmark:
+        "benchmarks/rules/se/{model}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.tsv"
+    params:
+        n=lambda w: " ".join(
+            map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
+        ),
+        route=lambda w: f"--route {config['quadratic']['se']['route']} --n-draws {config['quadratic']['se']['n_draws']}"
+        if w.model == "quadratic"
+        else "",
+        seed=config["seed"],
+        code=se_code,
+    threads: 1
+    shell:
+        THREADS_ENV + " python -m shallowscaling predict {wildcards.model} --d {wildcards.d}"
+        " --gamma {wildcards.gamma} --noise {wildcards.noise} --lam-exponent {wildcards.lam_exponent}"
+        " --n {params.n} {params.route} --seed {params.seed}"
+        " --teacher {input.teacher} --output {output} 2> {log}"

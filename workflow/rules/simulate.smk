@@ -1,0 +1,49 @@
+# Teacher & data generation → network training or convex estimation.
+
+
+rule teacher:
+    output:
+        "results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+    log:
+        "logs/teachers/{model}/d{d}_gamma{gamma}.log",
+    params:
+        seed=config["seed"],
+        replicates=lambda w: config[w.model]["replicates"],
+        normalization=config["normalization"],
+        code=code_hash(*COMMON_MODULES, "tasks/problem.py", "tasks/teacher.py"),
+    shell:
+        "python -m shallowscaling teacher {wildcards.model} --d {wildcards.d} --gamma {wildcards.gamma}"
+        " --seed {params.seed} --replicates {params.replicates} --normalization {params.normalization}"
+        " --output {output} 2> {log}"
+
+
+rule fit:
+    input:
+        teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+    output:
+        fit="results/fits/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
+        weights="results/weights/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
+    log:
+        "logs/fits/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.log",
+    benchmark:
+        "benchmarks/rules/fit/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.tsv"
+    params:
+        seed=config["seed"],
+        replicates=lambda w: config[w.model]["replicates"],
+        normalization=config["normalization"],
+        tol=lambda w: config[w.model]["solver"]["tol"],
+        max_iter=lambda w: config[w.model]["solver"]["max_iter"],
+        width=lambda w: (
+            f"--width {config['quadratic']['width']}"
+            if w.model == "quadratic" and config["quadratic"]["width"] is not None
+            else ""
+        ),
+        code=fit_code,
+    threads: 1
+    shell:
+        THREADS_ENV + " python -m shallowscaling fit {wildcards.model} --estimator {wildcards.estimator}"
+        " --d {wildcards.d} --gamma {wildcards.gamma} --noise {wildcards.noise}"
+        " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} {params.width}"
+        " --seed {params.seed} --replicates {params.replicates} --normalization {params.normalization}"
+        " --tol {params.tol} --max-iter {params.max_iter}"
+        " --teacher {input.teacher} --output {output.fit} --weights-output {output.weights} 2> {log}"
