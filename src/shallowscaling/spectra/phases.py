@@ -1,0 +1,145 @@
+"""Martin–Mahoney "5+1 phases" of a weight spectrum, by documented rules (spec §4).
+
+Martin & Mahoney (2021) sort the empirical spectral densities (ESD) of trained weight matrices
+into five phases of increasing implicit self-regularisation plus rank collapse. In the SE
+picture of spec §4 (a mass at zero, a soft-thresholded noise bulk, BBP outliers) they read:
+
+============== ====================================================== =====================
+phase          what the spectrum shows                                paper phase (spec §4)
+============== ====================================================== =====================
+random-like    a bulk and nothing above it                            Ia
+bleeding-out   a bulk and outliers just beyond its edge               IV
+bulk+spikes    a bulk and well separated outliers                     IV, VIa
+bulk-decay     a bulk that carries almost all the weight (bulk-       V, interpolation peak
+               dominated), outliers decaying out of it
+heavy-tailed   no noise bulk; the non-zero eigenvalues follow a       II, VIb
+               power law with exponent ≤ 6
+rank-collapse  (almost) every eigenvalue at zero                      Ib
+============== ====================================================== =====================
+
+The mapping to the paper's phases is the proposal of spec §4; the rules below are ours. The
+thresholds are module constants so that a study can change them and say so.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+from .._validation import check_int
+
+__all__ = [
+    "BLEEDING_RATIO",
+    "BULK_DOMINATED_MASS",
+    "HEAVY_TAIL_MAX_EXPONENT",
+    "MIN_BULK_FRACTION",
+    "MIN_ZERO_FRACTION_WITH_BULK",
+    "PHASES",
+    "RANK_COLLAPSE_FRACTION",
+    "SPIKE_DOMINATED_MASS",
+    "SpectrumFeatures",
+    "classify_spectrum",
+]
+
+PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed", "rank-collapse")
+
+#: At most this fraction of non-zero eigenvalues: rank collapse (Ŝ is zero up to a handful of
+#: directions, the Θ(1) plateau of phase Ib).
+RANK_COLLAPSE_FRACTION = 0.01
+
+#: Tail exponents at or below this are heavy tails. WeightWatcher's ranges (Martin, Peng &
+#: Mahoney 2021): α > 6 random-like / bulk (no heavy tail), 2 < α < 6 moderately heavy tailed
+#: (well trained), α < 2 very heavy tailed. The learned power law s_i ∝ i^{-γ} has α = 1 + 1/γ,
+#: in (1, 3) for γ > 1/2.
+HEAVY_TAIL_MAX_EXPONENT = 6.0
+
+#: Fewer non-zero bulk eigenvalues than this fraction of d: no bulk to speak of (a noise bulk
+#: thresholded at t has a fraction 1 − F_sc(t/δ) non-zero: 50 % at t = 0, 6 % at t = 1.5δ).
+MIN_BULK_FRACTION = 0.1
+
+#: A soft-thresholded noise bulk is symmetric about ≈ 0 before the shift, so at least about half
+#: of its eigenvalues are at zero; with fewer zeros than this the non-zero spectrum cannot be
+#: mostly a noise bulk (phase VIb: every target eigenvalue is learned).
+MIN_ZERO_FRACTION_WITH_BULK = 0.25
+
+#: Share of the trace (Σλ, i.e. ‖W‖_F² up to the normalisation) above which the bulk dominates.
+BULK_DOMINATED_MASS = 0.9
+
+#: Bulk share of the trace below which the outliers dominate: bulk+spikes rather than bleeding.
+SPIKE_DOMINATED_MASS = 0.5
+
+#: Outliers all below this multiple of the bulk edge are "bleeding out" of the bulk.
+BLEEDING_RATIO = 1.5
+
+
+class SpectrumFeatures(Protocol):
+    """What :func:`classify_spectrum` reads (``summary.SpectrumSummary`` provides it)."""
+
+    d: int
+    n_nonzero: int
+    fraction_zero: float
+    n_bulk: int
+    n_outliers: int
+    bulk_edge: float
+    bulk_mass: float
+    top_eigenvalue: float
+    tail_exponent: float
+
+
+def _heavy(tail_exponent: float) -> bool:
+    return math.isfinite(tail_exponent) and tail_exponent <= HEAVY_TAIL_MAX_EXPONENT
+
+
+def classify_spectrum(summary: SpectrumFeatures) -> str:
+    """Martin–Mahoney phase of a spectrum summary, by the first rule that applies (spec §4).
+
+    Parameters
+    ----------
+    summary : SpectrumFeatures
+        Usually a :class:`shallowscaling.spectra.summary.SpectrumSummary`.
+
+    Returns
+    -------
+    str
+        One of :data:`PHASES`.
+
+    Notes
+    -----
+    Rules, in order (constants of this module in capitals):
+
+    1. n_nonzero ≤ RANK_COLLAPSE_FRACTION · d → ``rank-collapse``.
+    2. No noise bulk: n_bulk < MIN_BULK_FRACTION · d, or fraction_zero <
+       MIN_ZERO_FRACTION_WITH_BULK → ``heavy-tailed`` if tail_exponent ≤ HEAVY_TAIL_MAX_EXPONENT,
+       else ``rank-collapse`` (a few compact eigenvalues: low rank without a power law).
+    3. No outliers → ``random-like``.
+    4. bulk_mass < SPIKE_DOMINATED_MASS → ``bulk+spikes`` (the learned features carry the weight).
+    5. top_eigenvalue < BLEEDING_RATIO · bulk_edge → ``bleeding-out``.
+    6. bulk_mass ≥ BULK_DOMINATED_MASS → ``bulk-decay`` (bulk-dominated).
+    7. Otherwise ``bulk+spikes``.
+
+    A NaN tail exponent (no tail could be fitted) is not heavy. These are heuristics: at
+    d = 200–800 the phases of the paper are regions of (n, λ) whose spectra change gradually
+    across the boundaries, and the labels near a boundary depend on the thresholds.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> classify_spectrum(SimpleNamespace(d=400, n_nonzero=0, fraction_zero=1.0, n_bulk=0,
+    ...     n_outliers=0, bulk_edge=0.0, bulk_mass=0.0, top_eigenvalue=0.0,
+    ...     tail_exponent=float("nan")))
+    'rank-collapse'
+    """
+    d = check_int(summary.d, "d", "dimension d", lower=1)
+    if summary.n_nonzero <= RANK_COLLAPSE_FRACTION * d:
+        return "rank-collapse"
+    if summary.n_bulk < MIN_BULK_FRACTION * d or summary.fraction_zero < MIN_ZERO_FRACTION_WITH_BULK:
+        return "heavy-tailed" if _heavy(summary.tail_exponent) else "rank-collapse"
+    if summary.n_outliers == 0:
+        return "random-like"
+    if summary.bulk_mass < SPIKE_DOMINATED_MASS:
+        return "bulk+spikes"
+    if summary.top_eigenvalue < BLEEDING_RATIO * summary.bulk_edge:
+        return "bleeding-out"
+    if summary.bulk_mass >= BULK_DOMINATED_MASS:
+        return "bulk-decay"
+    return "bulk+spikes"
