@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
 # `SHALLOWSCALING_SEEDS=all` reruns every seeded test over 10 seeds (scikit-learn's
 # global_random_seed pattern); by default one fixed seed keeps the suite fast and reproducible.
 _SEEDS = list(range(10)) if os.environ.get("SHALLOWSCALING_SEEDS") == "all" else [0]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
 
 from shallowscaling.config import (
     format_float,
@@ -16,6 +16,8 @@ from shallowscaling.config import (
     validate_config,
 )
 from shallowscaling.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -25,18 +25,22 @@ __all__ = ["build_parser", "main"]
 PAPER = "Defilippis et al., arXiv 2509.24882"
 
 
-def _positive_int(text: str) -> int:
+def _integer(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
     return value
 
 
 def _dimension(text: str) -> int:
-    value = _positive_int(text)
+    value = _integer(text)
     if value < 2:
         raise argparse.ArgumentTypeError(f"must be >= 2; got {value}")
     return value
@@ -239,7 +243,7 @@ def _run_fit(args: argparse.Namespace) -> None:
 
 def _run_predict(args: argparse.Namespace) -> None:
     from .io.parquet import read_table, write_table
-    from .tasks.predict import predict_sweep
+    from .tasks.predict import default_target, predict_sweep
     from .tasks.teacher import teacher_from_table
 
     lam = _lam_of(args)
@@ -250,26 +254,15 @@ def _run_predict(args: argparse.Namespace) -> None:
         "width": args.width,
         "normalization": args.normalization,
     }
-    targets: list = [None]
     if args.teacher:
         table = read_table(args.teacher)
         if args.model == "diagonal" and args.method == "erm":
             targets = [teacher_from_table(table, r, "theta_star") for r in sorted(table["replicate"].unique())]
-        elif args.model == "diagonal":
-            targets = [teacher_from_table(table, 0, "variance")]
         else:
-            targets = [teacher_from_table(table, 0, "eigenvalue")]
-    elif args.model == "diagonal" and args.method == "erm":
-        from .tasks.problem import draw_teacher
-
+            targets = [teacher_from_table(table, 0, "variance" if args.model == "diagonal" else "eigenvalue")]
+    else:
         targets = [
-            draw_teacher("diagonal", args.d, args.gamma, args.seed, args.replicate, args.normalization)["theta_star"]
-        ]
-    if targets == [None]:
-        from .tasks.predict import _default_target
-
-        targets = [
-            _default_target(args.model, args.method, args.d, args.gamma, args.seed, args.replicate, args.normalization)
+            default_target(args.model, args.method, args.d, args.gamma, args.seed, args.replicate, args.normalization)
         ]
     frame = predict_sweep(args.model, args.d, args.gamma, args.noise, args.n, lam, args.seed, targets, **options)
     if args.teacher is None:

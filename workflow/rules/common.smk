@@ -9,9 +9,16 @@ from shallowscaling.config import format_float, n_grid, se_n_grid, validate_conf
 # Fail before any job runs, naming the key, the value and what is allowed.
 config.update(validate_config(config))
 
+envvars:
+    "PATH",
+
+
 # Jobs must find the interpreter that runs Snakemake (SLURM jobs start with a bare PATH).
 # Not a param: the path must not become a rerun trigger.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+
+# For `--use-conda`: the same environment as a conda user's (it installs this package with pip).
+CONDA_ENV = "../../environment.yml"
 
 PACKAGE = Path(workflow.basedir) / "src" / "shallowscaling"
 MODELS = ["diagonal", "quadratic"]

@@ -7,6 +7,8 @@ rule aggregate_fig3:
         se=lambda w: se_files(w.model),
     output:
         "results/tables/fig3_{model}.parquet",
+    conda:
+        CONDA_ENV
     log:
         "logs/tables/fig3_{model}.log",
     params:
@@ -22,6 +24,8 @@ rule figure_fig3:
     output:
         pdf="results/figures/fig3_{model}.pdf",
         png="results/figures/fig3_{model}.png",
+    conda:
+        CONDA_ENV
     log:
         "logs/figures/fig3_{model}.log",
     params:

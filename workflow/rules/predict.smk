@@ -6,6 +6,8 @@ rule state_evolution:
         teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
     output:
         "results/se/{model}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.parquet",
+    conda:
+        CONDA_ENV
     log:
         "logs/se/{model}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.log",
     benchmark:

@@ -4,6 +4,8 @@
 rule teacher:
     output:
         "results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+    conda:
+        CONDA_ENV
     log:
         "logs/teachers/{model}/d{d}_gamma{gamma}.log",
     params:
@@ -23,6 +25,8 @@ rule fit:
     output:
         fit="results/fits/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
         weights="results/weights/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
+    conda:
+        CONDA_ENV
     log:
         "logs/fits/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.log",
     benchmark:

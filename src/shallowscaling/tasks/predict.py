@@ -19,7 +19,7 @@ from ..config import n_eff_value
 from ..targets import diagonal_variances, power_law_spectrum
 from .problem import draw_teacher, se_rng
 
-__all__ = ["LAM_BOUNDS", "METHODS", "PREDICT_COLUMNS", "ROUTES", "predict_point", "predict_sweep"]
+__all__ = ["LAM_BOUNDS", "METHODS", "PREDICT_COLUMNS", "ROUTES", "default_target", "predict_point", "predict_sweep"]
 
 METHODS = ("erm", "bayes")
 ROUTES = ("mc", "deterministic")
@@ -108,7 +108,7 @@ def predict_point(
     n = check_int(n, "n", "number of samples n", lower=1)
     noise = check_real(noise, "noise", "label-noise variance Δ", lower=0.0)
     if target is None:
-        target = _default_target(model, method, d, gamma, seed, replicate, normalization)
+        target = default_target(model, method, d, gamma, seed, replicate, normalization)
     rng = se_rng(d, seed) if model == "quadratic" else None
     options = {"route": route, "n_draws": n_draws, "width": width, "rng": rng, "initial": initial}
     if method == "bayes":
@@ -154,7 +154,11 @@ def predict_point(
     return record, result
 
 
-def _default_target(model, method, d, gamma, seed, replicate, normalization) -> np.ndarray:
+def default_target(
+    model: str, method: str, d: int, gamma: float, seed: int, replicate: int, normalization: str = "unit"
+) -> np.ndarray:
+    """The teacher the SE is evaluated on: θ* of the replicate (diagonal ERM), the prior variances
+    (diagonal Bayes) or the eigenvalues of S* (quadratic)."""
     if model == "quadratic":
         return power_law_spectrum(d, gamma, normalization)
     if method == "bayes":
