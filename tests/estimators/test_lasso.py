@@ -146,3 +146,15 @@ def test_arguments_are_validated():
         fit_lasso_path(x, y, [1.0, -1.0])
     with pytest.raises(ValueError, match="theta0"):
         fit_lasso(x, y, 1.0, theta0=np.zeros(3))
+
+
+def test_issue2_loose_rounds_do_not_count_as_a_stall() -> None:
+    # Regression (issue 2, default study): at d = 100, n = 778, λ = 10 the first loose
+    # coordinate-descent rounds could not improve on the polished point and the fit was reported
+    # "stalled" at a relative gap of 1.3e-8 (tol 1e-8), although the optimum is certifiable.
+    from shallowscaling.tasks.problem import draw_problem
+
+    problem = draw_problem("diagonal", 100, 1.0, 0.5, 778, 20250929, 0)
+    result = fit_lasso(problem.x, problem.y, 10.0, tol=1e-8)
+    assert result.converged and result.status == "converged"
+    assert result.duality_gap <= 1e-8

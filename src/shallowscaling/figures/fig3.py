@@ -15,6 +15,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from ..rates import classify_phase, rate_shape
 from .style import D_COLORS, NOT_CONVERGED_COLOR, apply_style
@@ -98,6 +99,9 @@ def draw_fig3(table: pd.DataFrame, model: str) -> plt.Figure:
                     rates_drawn = _rate_lines(ax, se, int(d), float(gamma), float(noise))
             ax.set_xscale("log")
             ax.set_yscale("log")
+            # Minor log ticks keep their marks but lose labels: they overlap on short ranges.
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.yaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel("n_eff = n/d" if model == "quadratic" else "n_eff = n")
             if col == 0:
                 risk = "excess risk R = 2 mse_S" if model == "quadratic" else "excess risk R"
