@@ -38,7 +38,8 @@ SEED = 0
 FIT_LAMS = (1.0, 0.01)
 
 
-def _problem(d: int, sample_ratio: float):
+def quadratic_problem(d: int, sample_ratio: float):
+    """(x, y, S*) of the benchmark: γ = 1, Δ = 0.5, n = sample_ratio·d², fixed seeds."""
     s, basis = draw_quadratic_teacher(d, 1.0, make_rng(SEED, "bench-teacher", d))
     s_star = target_matrix(s, basis)
     n = round(sample_ratio * d**2)
@@ -46,7 +47,8 @@ def _problem(d: int, sample_ratio: float):
     return x, y, s_star
 
 
-def _best_time(func, repeats: int) -> float:
+def best_time(func, repeats: int) -> float:
+    """Best wall time of ``repeats`` calls after one warm-up call."""
     func()
     times = []
     for _ in range(repeats):
@@ -56,40 +58,60 @@ def _best_time(func, repeats: int) -> float:
     return min(times)
 
 
-def _capped_fit_time(fit, iterations: int, repeats: int) -> float:
-    """Best wall time of a fit stopped by its iteration cap (tolerance unreachable)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _best_time(lambda: fit(iterations), repeats)
+def iteration_costs(
+    x: np.ndarray, y: np.ndarray, repeats: int, timer=best_time, device: str | None = None
+) -> dict[str, float]:
+    """Seconds of the floor and of one iteration of each quadratic solver on (x, y).
 
-
-def _speed(d: int, sample_ratio: float, repeats: int) -> None:
-    x, y, _ = _problem(d, sample_ratio)
-    n = x.shape[0]
+    ``floor`` is two BLAS passes of n·d² (2 × ``X @ S``); ``convex_iteration`` and
+    ``network_iteration`` are marginal costs (time difference of fits capped at 40 and 10
+    iterations, divided by 30); ``network_gradient`` is one ``factored_loss_grad`` at p = d.
+    ``timer(func, repeats)`` returns the seconds of one call of ``func``; ``device`` selects the
+    solvers' array backend (the floor and the gradient are always NumPy).
+    """
+    d = x.shape[1]
     rng = make_rng(SEED, "bench-speed")
     s = rng.standard_normal((d, d))
     s = s + s.T
-    floor = 2.0 * _best_time(lambda: x @ s, repeats)
-    print(f"d = {d}, n = {n}: floor (2 × X@S, n·d² each) = {1e3 * floor:.1f} ms")
+
+    def capped(fit, iterations: int) -> float:
+        # The tolerance is unreachable, so the fit stops at its iteration cap (and warns).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return timer(lambda: fit(iterations), repeats)
 
     def convex(cap: int) -> None:
-        fit_psd_convex(x, y, 1.0, tol=1e-300, max_iter=cap)
+        fit_psd_convex(x, y, 1.0, tol=1e-300, max_iter=cap, device=device)
 
     def network(cap: int) -> None:
-        fit_quadratic_network(x, y, 1.0, make_rng(SEED, "bench-init"), gtol=1e-300, max_iter=cap)
+        fit_quadratic_network(x, y, 1.0, make_rng(SEED, "bench-init"), gtol=1e-300, max_iter=cap, device=device)
 
     low, high = 10, 40
-    per_convex = (_capped_fit_time(convex, high, repeats) - _capped_fit_time(convex, low, repeats)) / (high - low)
-    per_network = (_capped_fit_time(network, high, repeats) - _capped_fit_time(network, low, repeats)) / (high - low)
     b = rng.standard_normal((d, d)) / np.sqrt(d)
-    gradient = _best_time(lambda: factored_loss_grad(x, y, b, 1.0), repeats)
-    print(f"  convex FISTA iteration   {1e3 * per_convex:7.1f} ms  = {per_convex / floor:.2f} × floor")
-    print(f"  network L-BFGS iteration {1e3 * per_network:7.1f} ms  = {per_network / floor:.2f} × floor")
-    print(f"  network loss + gradient  {1e3 * gradient:7.1f} ms  = {gradient / floor:.2f} × floor")
+    return {
+        "floor": 2.0 * timer(lambda: x @ s, repeats),
+        "convex_iteration": (capped(convex, high) - capped(convex, low)) / (high - low),
+        "network_iteration": (capped(network, high) - capped(network, low)) / (high - low),
+        "network_gradient": timer(lambda: factored_loss_grad(x, y, b, 1.0), repeats),
+    }
+
+
+def _speed(d: int, sample_ratio: float, repeats: int) -> None:
+    x, y, _ = quadratic_problem(d, sample_ratio)
+    n = x.shape[0]
+    costs = iteration_costs(x, y, repeats)
+    floor = costs["floor"]
+    print(f"d = {d}, n = {n}: floor (2 × X@S, n·d² each) = {1e3 * floor:.1f} ms")
+    for key, label in [
+        ("convex_iteration", "convex FISTA iteration  "),
+        ("network_iteration", "network L-BFGS iteration"),
+        ("network_gradient", "network loss + gradient "),
+    ]:
+        print(f"  {label} {1e3 * costs[key]:7.1f} ms  = {costs[key] / floor:.2f} × floor")
 
 
 def _one_fit(solver: str, d: int, sample_ratio: float, lam: float) -> dict:
-    x, y, s_star = _problem(d, sample_ratio)
+    x, y, s_star = quadratic_problem(d, sample_ratio)
     tracemalloc.start()
     start = time.perf_counter()
     if solver == "convex":

@@ -11,8 +11,11 @@ the n×d design and the n sensing matrices (n×d² numbers) are never formed. Th
 keeps X B and X P (n×p each) between passes.
 
 Every function here is a few array operations on its arguments (``@``, ``einsum``, ``eigh``) and
-holds no state: an array backend (for example PyTorch on ``device="cuda"``) can be added later by
-providing the same functions for its tensors, without touching the solvers.
+holds no state. This module is the NumPy *array backend* of the solvers: they call only the
+functions listed in ``__all__`` (the operators above plus a few array utilities: ``to_backend``,
+``to_numpy``, ``zeros``, ``empty``, ``copy``, ``norm``, ``inner``, ``all_finite``), so
+:mod:`._torch_backend` provides the same names for PyTorch tensors (``device="cpu"`` or
+``"cuda"``) without a second copy of the solvers.
 """
 
 from __future__ import annotations
@@ -23,14 +26,22 @@ from ..data import CHUNK_ROWS
 
 __all__ = [
     "adjoint",
+    "all_finite",
     "chunk_rows",
+    "copy",
+    "empty",
     "factor_loss_grad_from",
     "factor_products",
     "factor_step_gradient",
     "factored_loss_grad",
     "forward",
+    "inner",
     "line_coefficients",
+    "norm",
     "prox_psd_trace",
+    "to_backend",
+    "to_numpy",
+    "zeros",
 ]
 
 # Rows per block: ~64k numbers (512 KB in float64) per d-wide block keeps the block and its
@@ -41,6 +52,46 @@ __all__ = [
 # useful height.
 _CHUNK_NUMBERS = 65536
 _MIN_CHUNK_ROWS = 256
+
+
+def to_backend(a: np.ndarray) -> np.ndarray:
+    """``a`` as a C-contiguous float64 array (the backend's array type; a copy only if needed)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def to_numpy(a: np.ndarray) -> np.ndarray:
+    """A backend array as a NumPy array (the identity here)."""
+    return a
+
+
+def zeros(shape: int | tuple[int, ...]) -> np.ndarray:
+    """A float64 array of zeros."""
+    return np.zeros(shape)
+
+
+def empty(shape: int | tuple[int, ...]) -> np.ndarray:
+    """An uninitialised float64 array."""
+    return np.empty(shape)
+
+
+def copy(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a``."""
+    return a.copy()
+
+
+def norm(a: np.ndarray) -> float:
+    """Euclidean (Frobenius for matrices) norm of ``a``."""
+    return float(np.linalg.norm(a))
+
+
+def inner(a: np.ndarray, b: np.ndarray) -> float:
+    """Frobenius inner product Σ a_ij b_ij of two arrays of the same shape."""
+    return float(np.vdot(a, b))
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """Whether every entry of ``a`` is finite."""
+    return bool(np.all(np.isfinite(a)))
 
 
 def chunk_rows(d: int) -> int:

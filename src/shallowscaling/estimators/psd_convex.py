@@ -8,7 +8,9 @@ The estimator minimises, over symmetric positive semi-definite d×d matrices S,
 which is the training loss of a quadratic network of width p ≥ d divided by d² (spec §1.1).
 It is solved by accelerated proximal gradient (FISTA) with the eigenvalue soft-threshold prox and
 the adaptive gradient restart of O'Donoghue & Candès (2015). Each iteration costs one forward and
-one adjoint pass of the sensing operator, O(n d²), plus one d×d eigendecomposition.
+one adjoint pass of the sensing operator, O(n d²), plus one d×d eigendecomposition. With
+``device="cpu"`` or ``"cuda"`` the same iteration runs on PyTorch tensors (:mod:`._torch_backend`);
+the default is NumPy.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import numpy as np
 from .._validation import check_int, check_real
 from ..errors import InputError
 from ..results import warn_not_converged
-from ._psd_operators import adjoint, forward, prox_psd_trace
+from . import _psd_operators
+from ._psd_operators import adjoint, forward
 
 __all__ = [
     "RANK_RTOL",
@@ -158,54 +161,80 @@ def psd_lam_max(x: np.ndarray, y: np.ndarray) -> float:
     return 2.0 / d * max(top, 0.0)
 
 
-def _lipschitz(x: np.ndarray) -> float:
+def _backend(device: str | None):
+    """The array backend of the solvers: :mod:`._psd_operators` (NumPy) or its PyTorch twin.
+
+    ``None`` and ``"numpy"`` select NumPy; any other string is a PyTorch device (``"cpu"``,
+    ``"cuda"``, ``"cuda:1"``), imported only here so that the NumPy path never loads torch.
+    """
+    if device is None or device == "numpy":
+        return _psd_operators
+    if not isinstance(device, str):
+        raise InputError(f"`device` (array backend) must be None, 'numpy' or a PyTorch device string; got {device!r}")
+    try:
+        from ._torch_backend import TorchOperators
+    except ImportError as error:
+        raise InputError(
+            f"`device` (array backend) {device!r} needs PyTorch (pip install 'shallowscaling[torch]'); "
+            f"use device=None for NumPy. Import failed: {error}"
+        ) from error
+    return TorchOperators(device)
+
+
+def _lipschitz(x, ops) -> float:
     """Estimate of the Lipschitz constant (2/d²) ‖A*A‖ of ∇f by power iteration.
 
     The start A*(w), w_μ = (−1)^μ, is deterministic and generic (a centred Wishart-like matrix).
+    ``x`` is a backend array and ``ops`` its backend.
     """
     n, d = x.shape
-    w = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
-    v = adjoint(x, w)
+    w = ops.to_backend(np.where(np.arange(n) % 2 == 0, 1.0, -1.0))
+    v = ops.adjoint(x, w)
     rayleigh = 0.0
     for _ in range(_POWER_ITERATIONS):
-        norm = np.linalg.norm(v)
+        norm = ops.norm(v)
         if norm == 0.0:
             break
         v /= norm
-        av = forward(x, v)
-        rayleigh = float(av @ av)
-        v = adjoint(x, av)
+        av = ops.forward(x, v)
+        rayleigh = ops.inner(av, av)
+        v = ops.adjoint(x, av)
     # Guards a degenerate design (A = 0): any positive step is then exact.
     return 2.0 / d**2 * max(rayleigh, 1e-300)
 
 
 def _fista(
-    x: np.ndarray,
-    y: np.ndarray,
+    x,
+    y,
     lam: float,
     tol: float,
     max_iter: int,
     s0: np.ndarray | None,
     lipschitz: float,
+    ops,
 ) -> tuple[PSDConvexResult, float]:
-    """FISTA with adaptive restart; returns the result and the final Lipschitz estimate."""
+    """FISTA with adaptive restart; returns the result and the final Lipschitz estimate.
+
+    ``x`` and ``y`` are arrays of the backend ``ops``; ``s0`` is a NumPy array or None. The
+    iterates stay in the backend; only the final estimate and certificate inputs come back.
+    """
     n, d = x.shape
     shrink = lam / d
 
-    def gradient(ax: np.ndarray) -> np.ndarray:
-        return (2.0 / d**2) * adjoint(x, ax - y)
+    def gradient(ax):
+        return (2.0 / d**2) * ops.adjoint(x, ax - y)
 
-    grad_zero = gradient(np.zeros(n))
-    scale = float(np.linalg.norm(grad_zero)) + lam / np.sqrt(d)
+    grad_zero = gradient(ops.zeros(n))
+    scale = ops.norm(grad_zero) + lam / np.sqrt(d)
     if scale == 0.0:
         # y = 0 and λ = 0: every S with A(S) = 0 is optimal; keep the residual absolute.
         scale = 1.0
     if s0 is None:
-        s_cur, ax_cur, g_cur, eig_cur = np.zeros((d, d)), np.zeros(n), grad_zero, np.zeros(d)
+        s_cur, ax_cur, g_cur, eig_cur = ops.zeros((d, d)), ops.zeros(n), grad_zero, ops.zeros(d)
     else:
         # Project the warm start onto the PSD cone so that every iterate is feasible.
-        s_cur, eig_cur = prox_psd_trace(s0, 0.0)
-        ax_cur = forward(x, s_cur)
+        s_cur, eig_cur = ops.prox_psd_trace(ops.to_backend(s0), 0.0)
+        ax_cur = ops.forward(x, s_cur)
         g_cur = gradient(ax_cur)
     lip = lipschitz
     s_y, ax_y, g_y = s_cur, ax_cur, g_cur
@@ -217,14 +246,14 @@ def _fista(
         iterations += 1
         while True:
             step = 1.0 / lip
-            s_new, eig = prox_psd_trace(s_y - step * g_y, step * shrink)
-            ax_new = forward(x, s_new)
+            s_new, eig = ops.prox_psd_trace(s_y - step * g_y, step * shrink)
+            ax_new = ops.forward(x, s_new)
             diff = s_new - s_y
-            diff2 = float(np.sum(diff * diff))
+            diff2 = ops.inner(diff, diff)
             a_diff = ax_new - ax_y
             # Sufficient decrease f(S⁺) ≤ f(Y) + ⟨∇f(Y), S⁺ − Y⟩ + (L/2)‖S⁺ − Y‖²; f is
             # quadratic, so this is exactly (1/d²)‖A(S⁺ − Y)‖² ≤ (L/2)‖S⁺ − Y‖².
-            curvature = 2.0 / d**2 * float(a_diff @ a_diff)
+            curvature = 2.0 / d**2 * ops.inner(a_diff, a_diff)
             if not np.isfinite(curvature) or diff2 == 0.0:
                 break
             if curvature <= lip * diff2 * (1.0 + _BACKTRACK_SLACK):
@@ -232,8 +261,8 @@ def _fista(
             lip = max(_BACKTRACK_GROWTH * lip, curvature / diff2)
         g_new = gradient(ax_new)
         # Ξ = ∇f(S⁺) − ∇f(Y) − (S⁺ − Y)/τ lies in ∂F(S⁺) by the prox optimality condition.
-        residual = float(np.linalg.norm(g_new - g_y - diff * lip)) / scale
-        if not (np.isfinite(residual) and np.all(np.isfinite(eig))):
+        residual = ops.norm(g_new - g_y - diff * lip) / scale
+        if not (np.isfinite(residual) and ops.all_finite(eig)):
             status = "diverged"
             break
         if residual <= tol:
@@ -242,7 +271,7 @@ def _fista(
             break
         # O'Donoghue–Candès gradient restart: drop the momentum when the prox-gradient step
         # points against the last move (⟨Y − S⁺, S⁺ − S⟩ > 0).
-        if float(np.sum((s_y - s_new) * (s_new - s_cur))) > 0.0:
+        if ops.inner(s_y - s_new, s_new - s_cur) > 0.0:
             momentum = 1.0
         next_momentum = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * momentum**2))
         beta = (momentum - 1.0) / next_momentum
@@ -254,10 +283,11 @@ def _fista(
         g_y = g_new + beta * (g_new - g_cur)
         s_cur, ax_cur, g_cur, eig_cur = s_new, ax_new, g_new, eig
     r = y - ax_cur
-    fit_term = float(r @ r) / d**2
-    objective = fit_term + shrink * float(np.trace(s_cur))
+    squared = ops.inner(r, r)
+    s_cur, g_cur, eig_cur = ops.to_numpy(s_cur), ops.to_numpy(g_cur), ops.to_numpy(eig_cur)
+    objective = squared / d**2 + shrink * float(np.trace(s_cur))
     gap = _duality_gap(g_cur, s_cur, lam, objective)
-    rank = _rank(eig_cur, y)
+    rank = _rank(eig_cur, ops.to_numpy(y))
     converged = status == "converged"
     message = (
         f"{status} after {iterations} iterations: kkt_residual {residual:.3g} "
@@ -273,7 +303,7 @@ def _fista(
         s=s_cur,
         eigenvalues=eig_cur,
         objective=objective,
-        train_loss=float(r @ r) / n,
+        train_loss=squared / n,
         kkt_residual=residual,
         duality_gap=gap,
         rank=rank,
@@ -318,6 +348,7 @@ def fit_psd_convex(
     tol: float = 1e-8,
     max_iter: int = 20000,
     s0: np.ndarray | None = None,
+    device: str | None = None,
 ) -> PSDConvexResult:
     """Minimise the convex quadratic-network objective over S ⪰ 0 by FISTA (spec §1.1, §7).
 
@@ -336,6 +367,11 @@ def fit_psd_convex(
         Cap on accepted FISTA iterations (each one forward and one adjoint pass, O(n d²)).
     s0 : ndarray, shape (d, d), optional
         Warm start (e.g. the solution at a nearby λ); projected onto the PSD cone. Default 0.
+    device : str, optional
+        Array backend. None or ``"numpy"`` (default): NumPy. Any other value is a PyTorch device
+        (``"cpu"``, ``"cuda"``, ``"cuda:1"``; needs the ``torch`` extra): x, y and the iterates
+        live on that device in float64 and the result comes back as NumPy arrays. Same
+        iteration and stopping rule; see :mod:`._torch_backend`.
 
     Returns
     -------
@@ -379,7 +415,9 @@ def fit_psd_convex(
     d = x.shape[1]
     if s0 is not None:
         s0 = _check_symmetric(s0, d, "s0", "warm start S₀")
-    result, _ = _fista(x, y, lam, tol, max_iter, s0, _lipschitz(x))
+    ops = _backend(device)
+    x, y = ops.to_backend(x), ops.to_backend(y)
+    result, _ = _fista(x, y, lam, tol, max_iter, s0, _lipschitz(x, ops), ops)
     return result
 
 
@@ -390,6 +428,7 @@ def fit_psd_convex_path(
     *,
     tol: float = 1e-8,
     max_iter: int = 20000,
+    device: str | None = None,
 ) -> list[PSDConvexResult]:
     """Solve :func:`fit_psd_convex` along a λ path, largest λ first, each fit warm-started.
 
@@ -401,8 +440,8 @@ def fit_psd_convex_path(
     ----------
     lams : sequence of float
         Regularisations λ ≥ 0 (any order, repeats allowed).
-    tol, max_iter
-        As in :func:`fit_psd_convex`, for every fit.
+    tol, max_iter, device
+        As in :func:`fit_psd_convex`, for every fit (the design is moved to ``device`` once).
 
     Returns
     -------
@@ -413,12 +452,14 @@ def fit_psd_convex_path(
     if not lams:
         raise InputError("`lams` (regularisation path λ) must contain at least one value; got []")
     tol, max_iter = _check_solver_options(tol, max_iter)
-    lipschitz = _lipschitz(x)
+    ops = _backend(device)
+    x, y = ops.to_backend(x), ops.to_backend(y)
+    lipschitz = _lipschitz(x, ops)
     order = sorted(range(len(lams)), key=lambda i: -lams[i])
     results: list[PSDConvexResult | None] = [None] * len(lams)
     warm: np.ndarray | None = None
     for i in order:
-        result, lipschitz = _fista(x, y, lams[i], tol, max_iter, warm, lipschitz)
+        result, lipschitz = _fista(x, y, lams[i], tol, max_iter, warm, lipschitz, ops)
         results[i] = result
         warm = result.s
     return [r for r in results if r is not None]

@@ -6,6 +6,7 @@ B = Wᵀ/(pd)^{1/4}) and trained on
     L(B) = (1/d²) Σ_μ (ŷ_μ − y_μ)² + (λ/d) ‖B‖_F²,      ŷ_μ = (‖Bᵀx_μ‖² − ‖B‖_F²)/√d,
 
 which equals the convex objective F(B Bᵀ) of :mod:`.psd_convex` because Tr(B Bᵀ) = ‖B‖_F².
+``device="cpu"`` or ``"cuda"`` runs the passes over X on PyTorch tensors (:mod:`._torch_backend`).
 """
 
 from __future__ import annotations
@@ -18,15 +19,7 @@ import numpy as np
 from .._validation import check_int, check_real
 from ..errors import InputError
 from ..results import warn_not_converged
-from ._psd_operators import (
-    adjoint,
-    factor_loss_grad_from,
-    factor_products,
-    factor_step_gradient,
-    factored_loss_grad,
-    line_coefficients,
-)
-from .psd_convex import _check_design, _check_lam, _duality_gap, _rank
+from .psd_convex import _backend, _check_design, _check_lam, _duality_gap, _rank
 
 __all__ = ["QuadraticNetworkResult", "fit_quadratic_network"]
 
@@ -102,6 +95,7 @@ def fit_quadratic_network(
     gtol: float = 1e-9,
     max_iter: int = 20000,
     b0: np.ndarray | None = None,
+    device: str | None = None,
 ) -> QuadraticNetworkResult:
     """Train the quadratic network S = B Bᵀ by full-batch L-BFGS (spec §1.1, §7).
 
@@ -124,6 +118,11 @@ def fit_quadratic_network(
         Cap on L-BFGS iterations (each two passes over X of cost n·d·p).
     b0 : ndarray, shape (d, width), optional
         Initial factor; overrides the random initialisation (``rng`` is then unused).
+    device : str, optional
+        Array backend: None or ``"numpy"`` (default) for NumPy, otherwise a PyTorch device
+        (``"cpu"``, ``"cuda"``; needs the ``torch`` extra), as in :func:`.fit_psd_convex`. The
+        initialisation is still drawn from ``rng`` with NumPy, so both backends start from the
+        same B₀.
 
     Returns
     -------
@@ -175,6 +174,7 @@ def fit_quadratic_network(
     if width is None:
         width = d if b0 is None else np.shape(b0)[-1]
     width = check_int(width, "width", "hidden units p", lower=1)
+    ops = _backend(device)
     if b0 is None:
         b0 = rng.standard_normal((d, width)) / np.sqrt(d)
     else:
@@ -182,9 +182,11 @@ def fit_quadratic_network(
         if b0.shape != (d, width) or not np.all(np.isfinite(b0)):
             raise InputError(f"`b0` (initial factor B₀) must be a finite ({d}, {width}) matrix; got shape {b0.shape}")
 
-    b, iterations, status = _lbfgs(x, y, lam, b0, gtol, max_iter)
-    objective, grad, r = factored_loss_grad(x, y, b, lam)
-    grad_norm = float(np.linalg.norm(grad))
+    x_dev, y_dev = ops.to_backend(x), ops.to_backend(y)
+    b_dev, iterations, status = _lbfgs(x_dev, y_dev, lam, ops.to_backend(b0), gtol, max_iter, ops)
+    objective, grad, r = ops.factored_loss_grad(x_dev, y_dev, b_dev, lam)
+    grad_norm = ops.norm(grad)
+    b = ops.to_numpy(b_dev)
     s = b @ b.T
     s = 0.5 * (s + s.T)
     # Squared singular values of B are the eigenvalues of B Bᵀ, without its rounding.
@@ -193,7 +195,8 @@ def fit_quadratic_network(
     eigenvalues[: singular.size] = singular**2
     # One extra adjoint pass gives the convex gradient ∇f(Ŝ) = (2/d²) A*(r): the global
     # optimality certificate of the factorisation.
-    grad_convex = (2.0 / d**2) * adjoint(x, r)
+    grad_convex = (2.0 / d**2) * ops.to_numpy(ops.adjoint(x_dev, r))
+    squared = ops.inner(r, r)
     g = grad_convex + (lam / d) * np.eye(d)
     kkt_min = float(np.linalg.eigvalsh(g)[0])
     gap = _duality_gap(grad_convex, s, lam, objective)
@@ -221,7 +224,7 @@ def fit_quadratic_network(
         s=s,
         eigenvalues=eigenvalues,
         objective=objective,
-        train_loss=float(r @ r) / n,
+        train_loss=squared / n,
         grad_norm=grad_norm,
         kkt_min_eigenvalue=kkt_min,
         duality_gap=gap,
@@ -262,47 +265,46 @@ def _quartic_step(k1: float, k2: float, k3: float, k4: float) -> tuple[float, fl
     return best_step, best_value
 
 
-def _two_loop(grad: np.ndarray, history: deque) -> np.ndarray:
+def _two_loop(grad, history: deque, ops):
     """L-BFGS two-loop recursion: an approximation of H⁻¹ ∇ from the stored (s, Δg) pairs."""
-    q = grad.copy()
+    q = ops.copy(grad)
     alphas = []
     for s, dg, rho in reversed(history):
-        a = rho * float(np.sum(s * q))
+        a = rho * ops.inner(s, q)
         q -= a * dg
         alphas.append(a)
     if history:
         s, dg, rho = history[-1]
-        q *= 1.0 / (rho * float(np.sum(dg * dg)))
+        q *= 1.0 / (rho * ops.inner(dg, dg))
     for (s, dg, rho), a in zip(history, reversed(alphas), strict=True):
-        q += (a - rho * float(np.sum(dg * q))) * s
+        q += (a - rho * ops.inner(dg, q)) * s
     return q
 
 
-def _lbfgs(
-    x: np.ndarray, y: np.ndarray, lam: float, b: np.ndarray, gtol: float, max_iter: int
-) -> tuple[np.ndarray, int, str]:
+def _lbfgs(x, y, lam: float, b, gtol: float, max_iter: int, ops) -> tuple[object, int, str]:
     """L-BFGS with exact line search on the quartic L(B + tP); returns (B, iterations, status).
 
-    Memory: X B and X P are kept (two n×p arrays) so that an iteration costs two GEMMs of n·d·p
-    (X P for the line search, Xᵀ diag(r) X B for the gradient).
+    ``x``, ``y`` and ``b`` are arrays of the backend ``ops``. Memory: X B and X P are kept (two
+    n×p arrays) so that an iteration costs two GEMMs of n·d·p (X P for the line search,
+    Xᵀ diag(r) X B for the gradient).
     """
     n, d = x.shape
     width = b.shape[1]
-    b = b.copy()
-    xb = np.empty((n, width))
-    xp = np.empty((n, width))
+    b = ops.copy(b)
+    xb = ops.empty((n, width))
+    xp = ops.empty((n, width))
     history: deque = deque(maxlen=_LBFGS_MEMORY)
 
-    def fresh_gradient() -> tuple[np.ndarray, np.ndarray]:
-        factor_products(x, b, xb)
-        r, xtrxb = factor_step_gradient(x, y, b, xb, xp, 0.0)
-        return r, factor_loss_grad_from(xtrxb, r, b, lam)[1]
+    def fresh_gradient():
+        ops.factor_products(x, b, xb)
+        r, xtrxb = ops.factor_step_gradient(x, y, b, xb, xp, 0.0)
+        return r, ops.factor_loss_grad_from(xtrxb, r, b, lam)[1]
 
     r, grad = fresh_gradient()
     iterations = 0
     since_refresh = 0
     while True:
-        grad_norm = float(np.linalg.norm(grad))
+        grad_norm = ops.norm(grad)
         if not np.isfinite(grad_norm):
             return b, iterations, "diverged"
         if grad_norm <= gtol:
@@ -312,18 +314,18 @@ def _lbfgs(
             continue
         if iterations >= max_iter:
             return b, iterations, "max_iter"
-        direction = -_two_loop(grad, history)
-        if float(np.sum(direction * grad)) >= 0.0:
+        direction = -_two_loop(grad, history, ops)
+        if ops.inner(direction, grad) >= 0.0:
             history.clear()
             direction = -grad
-        c, q = line_coefficients(x, xb, b, direction, xp)
+        c, q = ops.line_coefficients(x, xb, b, direction, xp)
         # L(B + tP) − L(B) = k1 t + k2 t² + k3 t³ + k4 t⁴ exactly (ŷ is quadratic in B): the
         # decrease is computed without the cancellation of L(B + tP) − L(B) in floating point,
         # so the line search keeps working far below the rounding level of L itself.
-        k1 = (4.0 * float(r @ c)) / d**2 + 2.0 * lam / d * float(np.sum(b * direction))
-        k2 = (4.0 * float(c @ c) + 2.0 * float(r @ q)) / d**2 + lam / d * float(np.sum(direction * direction))
-        k3 = 4.0 * float(c @ q) / d**2
-        k4 = float(q @ q) / d**2
+        k1 = (4.0 * ops.inner(r, c)) / d**2 + 2.0 * lam / d * ops.inner(b, direction)
+        k2 = (4.0 * ops.inner(c, c) + 2.0 * ops.inner(r, q)) / d**2 + lam / d * ops.inner(direction, direction)
+        k3 = 4.0 * ops.inner(c, q) / d**2
+        k4 = ops.inner(q, q) / d**2
         step, decrease = _quartic_step(k1, k2, k3, k4) if k1 < 0.0 else (0.0, 0.0)
         if step == 0.0 or decrease >= 0.0:
             if history:
@@ -331,11 +333,11 @@ def _lbfgs(
                 continue
             return b, iterations, "stalled"
         b += step * direction
-        r, xtrxb = factor_step_gradient(x, y, b, xb, xp, step)
+        r, xtrxb = ops.factor_step_gradient(x, y, b, xb, xp, step)
         since_refresh += 1
-        grad_new = factor_loss_grad_from(xtrxb, r, b, lam)[1]
+        grad_new = ops.factor_loss_grad_from(xtrxb, r, b, lam)[1]
         dg = grad_new - grad
-        curvature = step * float(np.sum(direction * dg))
+        curvature = step * ops.inner(direction, dg)
         # With an exact line search sᵀΔg = −t Pᵀ∇L(B) > 0; the guard only drops pairs spoilt
         # by rounding.
         if curvature > 0.0:
