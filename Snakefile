@@ -14,6 +14,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/spectra.smk"
+include: "workflow/rules/scaling.smk"
 
 
 rule all:

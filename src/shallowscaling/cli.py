@@ -2,7 +2,7 @@
 
 Verbs: ``fit`` and ``predict`` (one point, or a job of the workflow with ``--output``),
 ``spectrum`` (heavy-tail diagnostics of any weight file), and the workflow's own ``teacher``,
-``aggregate`` and ``figure``. ``--json`` prints one JSON object on stdout; logs go to stderr.
+``aggregate``, ``exponents`` and ``figure``. ``--json`` prints one JSON object on stdout; logs go to stderr.
 This module parses and prints, nothing else: the work is done in :mod:`shallowscaling.tasks`.
 """
 
@@ -88,8 +88,14 @@ def _add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
         nargs="+" if many_n else None,
         help="number of samples n (n_eff = n diagonal, n/d quadratic)" + ("; several for a sweep" if many_n else ""),
     )
-    lam = parser.add_mutually_exclusive_group(required=True)
-    lam.add_argument("--lam", type=_lam, help="weight decay λ (> 0) of the ERM objective (spec §1)")
+    # Required for ERM; the Bayes-optimal error (predict --method bayes) does not depend on λ.
+    lam = parser.add_mutually_exclusive_group(required=not many_n)
+    lam.add_argument(
+        "--lam",
+        type=_lam,
+        help="weight decay λ (> 0) of the ERM objective (spec §1)"
+        + ("; `optimal` minimises the SE risk" if many_n else ""),
+    )
     lam.add_argument("--lam-exponent", type=_real(), help="ℓ, for λ = d^ℓ (the paper's panels: -1, 0, 0.5)")
     parser.add_argument("--seed", type=int, default=0, help="base seed of the teacher (and data) draws (default 0)")
     parser.add_argument(
@@ -137,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-iter", type=_positive_int, default=100_000, help="iteration cap; hitting it flags converged=false"
     )
     fit.add_argument("--weights-output", help="write the learned weights (θ̂ or eig Ŝ) to this Parquet file")
+    fit.add_argument(
+        "--device",
+        help="array backend of the quadratic fits: numpy (default) or a PyTorch device such as cpu or cuda "
+        "(needs the torch extra)",
+    )
 
     predict = verbs.add_parser(
         "predict",
@@ -173,23 +184,177 @@ def build_parser() -> argparse.ArgumentParser:
     aggregate.add_argument("--se", nargs="*", default=[], help="state-evolution Parquet files")
     aggregate.add_argument("--output", required=True, help="Parquet file to write")
 
+    _add_spectral_verbs(verbs)
+    _add_scaling_verbs(verbs)
+
     figure = verbs.add_parser("figure", help="draw a paper figure from its table (workflow job)")
-    figure.add_argument("name", choices=("fig3",), help="which figure (named after the paper's)")
+    figure.add_argument(
+        "name", choices=("fig3", *SPECTRAL_FIGURES, *SCALING_FIGURES), help="which figure (named after the paper's)"
+    )
     figure.add_argument("--model", choices=("diagonal", "quadratic"), required=True)
     figure.add_argument("--table", required=True, help="the aggregated Parquet table")
     figure.add_argument("--output", nargs="+", required=True, help="PDF and/or PNG paths")
     figure.add_argument("--dpi", type=_positive_int, default=150)
+    figure.add_argument(
+        "--lam-exponent", type=_real(), help="fig6: the λ = d^ℓ schedule drawn (default: the smallest ℓ in the table)"
+    )
     return parser
+
+
+#: Figures drawn by :mod:`shallowscaling.figures` modules of the spectral stage (spec §4–6).
+SPECTRAL_FIGURES = ("fig2", "fig6", "fig7", "fig8")
+#: Suffixes ``spectrum --plot`` can write.
+PLOT_SUFFIXES = (".pdf", ".png", ".svg")
+
+
+def _add_spectral_verbs(verbs) -> None:
+    """The verbs of the spectral stage: ``spectrum`` (any file) and the workflow's jobs."""
+    spectrum = verbs.add_parser(
+        "spectrum",
+        help="heavy-tail diagnostics of a weight matrix or spectrum file (tail exponent, bulk edge, phase)",
+        description="Analyse the spectrum of trained weights (spec §4): a 2-D .npy/.npz array is a weight "
+        "matrix W (p × d, one row per hidden unit) and the eigenvalues of WᵀW are analysed, as HT-SR / "
+        "WeightWatcher does; a 1-D array, or a Parquet table with an `eigenvalue` column, is the spectrum "
+        "itself. Prints the power-law tail exponent (Clauset–Shalizi–Newman MLE with KS-chosen x_min), the "
+        "bulk edge, the outliers above it and the Martin–Mahoney phase label.",
+    )
+    spectrum.add_argument("file", help=".npy, .npz or Parquet file")
+    spectrum.add_argument("--key", help="the array to analyse in an .npz archive holding several")
+    spectrum.add_argument(
+        "--replicate", type=_integer, help="the replicate of a workflow weights table (default: the smallest)"
+    )
+    spectrum.add_argument(
+        "--matrix-scale",
+        choices=("none", "paper"),
+        default="none",
+        help="weight matrix: eigenvalues of WᵀW (none, WeightWatcher) or WᵀW/√(pd) (paper, spec §1.1)",
+    )
+    spectrum.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    spectrum.add_argument("--plot", help="draw the spectrum with its fit to this file (.pdf, .png or .svg)")
+
+    spectra = verbs.add_parser(
+        "spectra",
+        help="spectra of one sweep's trained weights vs their SE prediction (workflow job)",
+        description="For every fit of one (model, estimator, d, γ, Δ, ℓ) sweep: the summary of the learned "
+        "spectrum and the SE-predicted spectrum and error decomposition at the same point. "
+        "For a single file use `shallowscaling spectrum`.",
+    )
+    _add_job_flags(spectra)
+    spectra.add_argument("--n", type=_positive_int, nargs="+", required=True, help="the sweep's sample sizes")
+    spectra.add_argument("--weights", nargs="+", required=True, help="weights Parquet files, one per --n")
+    spectra.add_argument("--fits", nargs="+", required=True, help="fit Parquet files, one per --n")
+    spectra.add_argument("--output", required=True, help="summary Parquet file to write")
+    spectra.add_argument("--density-output", required=True, help="spectrum-figure data Parquet file to write")
+
+    prune = verbs.add_parser(
+        "prune",
+        help="risk of the trained weights pruned at the bulk edge (workflow job)",
+        description="Refit (quadratic) or read (diagonal) the trained weights of one point and prune them at "
+        "the SE bulk edge and at the edge estimated from their spectrum (spec §5, Corollary 2); every n of a sweep.",
+    )
+    _add_job_flags(prune)
+    prune.add_argument("--n", type=_positive_int, nargs="+", required=True, help="the sweep's sample sizes")
+    prune.add_argument("--weights", nargs="+", required=True, help="the fit job's weights Parquet files, one per --n")
+    prune.add_argument("--normalization", choices=("unit", "paper"), default="unit", help="teacher scale")
+    prune.add_argument("--tol", type=_real(0.0, strict=True), default=1e-8, help="solver tolerance of the refit")
+    prune.add_argument("--max-iter", type=_positive_int, default=100_000, help="iteration cap of the refit")
+    prune.add_argument("--output", required=True, help="Parquet file to write")
+
+    collect = verbs.add_parser("collect", help="stack per-job tables into one table (workflow job)")
+    collect.add_argument("--inputs", nargs="+", required=True, help="Parquet tables with the same columns")
+    collect.add_argument("--output", required=True, help="Parquet file to write")
+
+
+#: Figures of the scaling stage: phase diagrams (1: Δ > 0, 4: Δ = 0) and Figure 3 at Δ = 0 (5).
+SCALING_FIGURES = ("fig1", "fig4", "fig5")
+
+
+def _add_scaling_verbs(verbs) -> None:
+    """``exponents se | heatmap | table``: the jobs of the scaling stage (spec §3, §6)."""
+    exponents = verbs.add_parser(
+        "exponents",
+        help="measured scaling exponents: SE across the phase diagram, heat map, exponent table (workflow jobs)",
+        description="Scaling laws R = Θ(d^-r) with n_eff = d^κ, λ = d^ℓ (spec §3). `se`: the non-asymptotic "
+        "SE excess risk of one (model, d, γ, Δ) on a (κ, ℓ) grid, along each phase's fitting window and at the "
+        "interpolation peak. `heatmap`: r = −Δlog R/Δlog d at each grid point from the SE of several d, against "
+        "the Result-1 exponent. `table`: one row per (model, phase, Δ = 0 or not) with the predicted, "
+        "SE-measured and simulated exponents (bootstrap interval over seeds).",
+    )
+    actions = exponents.add_subparsers(dest="action", required=True, metavar="ACTION")
+    se = actions.add_parser("se", help="SE excess risks of one (model, d, γ, Δ) across the diagram")
+    se.add_argument("model", choices=("diagonal", "quadratic"))
+    se.add_argument("--d", type=_dimension, required=True, help="input dimension d")
+    se.add_argument("--gamma", type=_real(0.5, strict=True), required=True, help="teacher exponent γ (> 0.5)")
+    se.add_argument("--noise", type=_real(0.0), required=True, help="label-noise variance Δ (>= 0; 0: noiseless)")
+    se.add_argument(
+        "--kappa-grid", type=float, nargs=3, required=True, metavar=("START", "STOP", "NUM"),
+        help="heat-map grid of κ = log_d n_eff: NUM points from START to STOP",
+    )  # fmt: skip
+    se.add_argument(
+        "--lam-exponent-grid", type=float, nargs=3, required=True, metavar=("START", "STOP", "NUM"),
+        help="heat-map grid of ℓ = log_d λ: NUM points from START to STOP",
+    )  # fmt: skip
+    se.add_argument(
+        "--windows", required=True,
+        help='fitting windows as JSON, phase → {"lam_exponent": ℓ, "kappa": [lo, hi]} or {"kappa": 1, '
+        '"lam_exponent": [lo, hi]} (the peak)',
+    )  # fmt: skip
+    se.add_argument("--window-points", type=_positive_int, default=7, help="points per window (default 7)")
+    se.add_argument(
+        "--peak-bracket", type=_real(0.0, strict=True), nargs=2, default=(0.15, 1.5), metavar=("LO", "HI"),
+        help="n_eff/d interval searched for the interpolation peak (default 0.15 1.5)",
+    )  # fmt: skip
+    se.add_argument("--normalization", choices=("unit", "paper"), default="unit", help="teacher scale")
+    se.add_argument("--output", required=True, help="Parquet file to write")
+
+    heatmap = actions.add_parser("heatmap", help="SE-measured exponent at every grid point vs the theory")
+    heatmap.add_argument("--se", nargs="+", required=True, help="`exponents se` Parquet files (two or more d)")
+    heatmap.add_argument(
+        "--margin", type=_real(0.0), default=0.1, help="score only points farther than this from a boundary (0.1)"
+    )
+    heatmap.add_argument("--tol", type=_real(0.0), default=0.1, help="agreement: |r_SE − r| <= tol (default 0.1)")
+    heatmap.add_argument("--output", required=True, help="Parquet file to write")
+    heatmap.add_argument("--json", action="store_true", help="print the agreement per (model, Δ) as JSON")
+
+    table = actions.add_parser("table", help="predicted, SE and simulated exponent per (model, phase, Δ)")
+    table.add_argument("--se", nargs="+", required=True, help="`exponents se` Parquet files")
+    table.add_argument("--fits", nargs="*", default=[], help="fit Parquet files (replicates) of the simulations")
+    table.add_argument("--seed", type=int, required=True, help="base seed of the bootstrap")
+    table.add_argument("--resamples", type=_positive_int, default=2000, help="bootstrap resamples (default 2000)")
+    table.add_argument(
+        "--confidence", type=_real(0.0, strict=True), default=0.95, help="bootstrap interval coverage (default 0.95)"
+    )
+    table.add_argument("--output", required=True, help="Parquet file to write")
+    table.add_argument("--csv", help="also write the table as CSV here")
+    table.add_argument("--html", help="also write the table as an HTML page here (for the Snakemake report)")
+    table.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+
+def _add_job_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", choices=("diagonal", "quadratic"))
+    parser.add_argument("--estimator", required=True, choices=("lasso", "network", "convex"))
+    parser.add_argument("--d", type=_dimension, required=True, help="input dimension d")
+    parser.add_argument("--gamma", type=_real(0.5, strict=True), required=True, help="teacher exponent γ (> 0.5)")
+    parser.add_argument("--noise", type=_real(0.0), required=True, help="label-noise variance Δ (>= 0)")
+    parser.add_argument("--lam-exponent", type=_real(), required=True, help="ℓ, for λ = d^ℓ")
+    parser.add_argument("--seed", type=int, required=True, help="base seed")
+    parser.add_argument("--width", type=_positive_int, help="quadratic network width p (default p = d)")
+    parser.add_argument("--n-draws", type=_positive_int, default=3, help="K, GOE draws of the quadratic SE")
+    parser.add_argument("--teacher", required=True, help="the teacher Parquet of the sweep")
 
 
 def _emit(payload: dict[str, Any]) -> None:
     print(json.dumps({k: json_safe(v) for k, v in payload.items()}, allow_nan=False))
 
 
-def _lam_of(args: argparse.Namespace) -> float | str:
+def _lam_of(args: argparse.Namespace) -> float | str | None:
     if args.lam is not None:
         return args.lam
-    return float(args.d) ** args.lam_exponent
+    if args.lam_exponent is not None:
+        return float(args.d) ** args.lam_exponent
+    if getattr(args, "method", "erm") == "erm":
+        raise InputError("one of --lam or --lam-exponent is required (only --method bayes does without λ)")
+    return None
 
 
 def _run_fit(args: argparse.Namespace) -> None:
@@ -199,7 +364,13 @@ def _run_fit(args: argparse.Namespace) -> None:
     lam = _lam_of(args)
     if lam == "optimal":
         raise InputError("`--lam optimal` is a state-evolution option (predict); fit needs a number")
-    options = {"normalization": args.normalization, "tol": args.tol, "max_iter": args.max_iter, "width": args.width}
+    options = {
+        "normalization": args.normalization,
+        "tol": args.tol,
+        "max_iter": args.max_iter,
+        "width": args.width,
+        "device": args.device,
+    }
     if args.replicates is None and args.output is None and args.weights_output is None and args.teacher is None:
         outcome = fit_point(
             args.model,
@@ -298,8 +469,169 @@ def _run_figure(args: argparse.Namespace) -> None:
     from .figures.style import save_figure
     from .io.parquet import read_table
 
-    fig = draw_fig3(read_table(args.table), args.model)
+    table = read_table(args.table)
+    if args.name in SPECTRAL_FIGURES:
+        fig = _spectral_figure(args.name, table, args.model, args.lam_exponent)
+    elif args.name in ("fig1", "fig4"):
+        from .figures.fig1 import draw_fig1, draw_fig4
+
+        fig = (draw_fig1 if args.name == "fig1" else draw_fig4)(table, args.model)
+    elif args.name == "fig5":
+        fig = draw_fig3(table, args.model, figure_label="Figure 5 (Figure 3 at Δ = 0)")
+    else:
+        fig = draw_fig3(table, args.model)
     save_figure(fig, args.output, dpi=args.dpi)
+
+
+def _spectral_figure(name: str, table, model: str, lam_exponent: float | None):
+    if name == "fig2":
+        from .figures.fig2 import draw_fig2
+
+        return draw_fig2(table, model)
+    if name == "fig6":
+        from .figures.decomposition import draw_fig6
+
+        return draw_fig6(table, model, lam_exponent)
+    if name == "fig7":
+        from .figures.htsr import draw_fig7
+
+        return draw_fig7(table, model)
+    from .figures.pruning import draw_fig8
+
+    return draw_fig8(table, model)
+
+
+def _run_spectrum(args: argparse.Namespace) -> None:
+    from .tasks.spectra import analyse_spectrum_file
+
+    if args.plot is not None and not args.plot.lower().endswith(PLOT_SUFFIXES):
+        raise InputError(f"`--plot` must name a {', '.join(PLOT_SUFFIXES)} file; got {args.plot!r}")
+    report = analyse_spectrum_file(args.file, key=args.key, replicate=args.replicate, matrix_scale=args.matrix_scale)
+    if args.plot is not None:
+        from .figures.htsr import draw_spectrum_fit
+        from .figures.style import save_figure
+
+        fig = draw_spectrum_fit(report.eigenvalues, report.summary, report.tail, title=str(args.file))
+        save_figure(fig, [args.plot])
+    if args.json:
+        _emit({k: [json_safe(v) for v in value] if isinstance(value, list) else value
+               for k, value in report.record.items()})  # fmt: skip
+    else:
+        _print_record(report.record)
+
+
+def _run_spectra(args: argparse.Namespace) -> None:
+    from .io.parquet import read_table, write_table
+    from .io.weights import read_weights_table
+    from .tasks.spectra import spectra_sweep
+
+    if not len(args.n) == len(args.weights) == len(args.fits):
+        raise InputError(
+            f"`--n`, `--weights` and `--fits` need one entry per sample size; got {len(args.n)}, "
+            f"{len(args.weights)} and {len(args.fits)}"
+        )
+    tables = spectra_sweep(
+        args.model, args.estimator, args.d, args.gamma, args.noise, args.lam_exponent, args.n,
+        [read_weights_table(p) for p in args.weights], [read_table(p) for p in args.fits],
+        read_table(args.teacher), seed=args.seed, n_draws=args.n_draws, width=args.width,
+    )  # fmt: skip
+    provenance = {"verb": "spectra", "model": args.model, "estimator": args.estimator}
+    write_table(tables.summary, args.output, provenance)
+    write_table(tables.density, args.density_output, provenance)
+
+
+def _run_prune(args: argparse.Namespace) -> None:
+    from .io.parquet import read_table, write_table
+    from .io.weights import read_weights_table
+    from .tasks.spectra import prune_sweep
+
+    if len(args.n) != len(args.weights):
+        raise InputError(
+            f"`--n` and `--weights` need one entry per sample size; got {len(args.n)} and {len(args.weights)}"
+        )
+    frame = prune_sweep(
+        args.model, args.estimator, args.d, args.gamma, args.noise, args.lam_exponent, args.n,
+        [read_weights_table(p) for p in args.weights], read_table(args.teacher), seed=args.seed,
+        normalization=args.normalization, tol=args.tol, max_iter=args.max_iter, width=args.width,
+        n_draws=args.n_draws,
+    )  # fmt: skip
+    write_table(frame, args.output, {"verb": "prune", "model": args.model, "estimator": args.estimator})
+
+
+def _run_collect(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from .io.parquet import read_table, write_table
+
+    # Inputs arrive in the order of the rule's list (the config's sweep order), so the table
+    # is deterministic without sorting.
+    table = pd.concat([read_table(p) for p in args.inputs], ignore_index=True)
+    write_table(table, args.output, {"verb": "collect"})
+
+
+def _grid_spec(values: Sequence[float], flag: str) -> dict[str, Any]:
+    start, stop, num = values
+    if num != int(num) or num < 1:
+        raise InputError(f"`{flag}` NUM must be a positive integer; got {num:g}")
+    if start > stop:
+        raise InputError(f"`{flag}`: START ({start:g}) must be <= STOP ({stop:g})")
+    return {"start": start, "stop": stop, "num": int(num)}
+
+
+def _run_exponents(args: argparse.Namespace) -> None:
+    from .io.parquet import atomic_path, read_table, write_table
+    from .tasks import exponents
+
+    provenance = {"verb": "exponents", "action": args.action}
+    if args.action == "se":
+        try:
+            windows = json.loads(args.windows)
+        except json.JSONDecodeError as error:
+            raise InputError(f"`--windows` must be JSON; {error}") from None
+        grid = {
+            "kappa": _grid_spec(args.kappa_grid, "--kappa-grid"),
+            "lam_exponent": _grid_spec(args.lam_exponent_grid, "--lam-exponent-grid"),
+        }
+        frame = exponents.scaling_se_table(
+            args.model, args.d, args.gamma, args.noise, grid=grid, windows=windows,
+            window_points=args.window_points, peak_bracket=tuple(args.peak_bracket), normalization=args.normalization,
+        )  # fmt: skip
+        write_table(frame, args.output, {**provenance, "model": args.model})
+        bad = int((~frame["converged"]).sum())
+        print(f"{len(frame)} SE points, {bad} not converged", file=sys.stderr)
+        return
+    se = _concat([read_table(path) for path in args.se])
+    if args.action == "heatmap":
+        frame = exponents.heatmap_table(se, margin=args.margin, tol=args.tol)
+        write_table(frame, args.output, provenance)
+        summary = exponents.heatmap_agreement(frame)
+        for row in summary:
+            print(
+                f"{row['model']}, Δ = {row['noise']:g}: exponent within {args.tol:g} of the theory at "
+                f"{row['agreement']:.1%} of {row['scored']} scored points (d = {row['d_high']})",
+                file=sys.stderr,
+            )
+        if args.json:
+            _emit({"agreement": summary})
+        return
+    fits = _concat([read_table(path) for path in args.fits])
+    frame = exponents.exponent_table(se, fits, args.seed, n_resamples=args.resamples, confidence=args.confidence)
+    write_table(frame, args.output, provenance)
+    if args.csv:
+        with atomic_path(args.csv) as tmp:
+            frame.to_csv(tmp, index=False)
+    if args.html:
+        with atomic_path(args.html) as tmp:
+            tmp.write_text(exponents.exponent_table_html(frame), encoding="utf-8")
+    if args.json:
+        _emit({"rows": frame.to_dict(orient="records")})
+
+
+def _concat(frames: list) -> Any:
+    """Stack tables (an empty list gives an empty table)."""
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _print_record(record: dict[str, Any]) -> None:
@@ -314,6 +646,11 @@ RUNNERS = {
     "teacher": _run_teacher,
     "aggregate": _run_aggregate,
     "figure": _run_figure,
+    "spectrum": _run_spectrum,
+    "spectra": _run_spectra,
+    "prune": _run_prune,
+    "collect": _run_collect,
+    "exponents": _run_exponents,
 }
 
 

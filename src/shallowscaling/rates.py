@@ -19,12 +19,27 @@ VIa    1 < κ < 2γ, ℓ < (κ−1)/2                     κ − 1
 VIb    κ > 2γ, ℓ < (κ−1)/2                         κ − 1
 =====  ==========================================  ===========================
 
-Phase V (κ → 1⁻, the overfitting term ρ(n_eff/d) dominating) has no power-law exponent: it is
-the approach of IV to the peak and is labelled IV here.
+Phase V (κ → 1⁻, the overfitting term ρ(n_eff/d) dominating) has no power-law exponent of its
+own: it is the approach of IV to the peak and is labelled IV here. The term is model dependent,
+ρ(t) = −Δ/log t (diagonal) and Δ t^{2/5} (quadratic) with t = n_eff/d (spec §3); see
+:func:`overfitting_exponent`. The exponent returned for IV is the signal term's.
 
-Noiseless case (Δ = 0, paper Result 4) [derived in the spec]: no overfitting term and no peak.
-IV becomes R ≍ n_eff^{1−2γ} (r = (2γ − 1)κ) for n_eff ≪ d; II and III keep their rates; beyond
-n_eff = d at weak λ the target is recovered exactly ("exact", r = ∞).
+Noiseless case (Δ = 0, paper Result 4) [derived in the spec, checked here with the diagonal SE at
+d = 10³–10⁵]: no overfitting term and no peak. Over-regularised points keep the rates of Ib and
+II; under-regularised ones are
+
+=====  ==========================================  ===========================
+phase  region (Δ = 0)                              exponent r
+=====  ==========================================  ===========================
+II     κ ≤ 1: κ(1 − γ) − ½ < ℓ < κ − ½              (2 − 1/γ)(κ − ℓ − ½)
+       κ > 1: κ − γ − ½ < ℓ < κ − ½
+IV     0 ≤ κ ≤ 1, ℓ < κ(1 − γ) − ½                 (2γ − 1) κ   (R ≍ n_eff^{1−2γ})
+III    κ > 1, ℓ < κ − γ − ½                        2(κ − ℓ − 1) (R = (λd/n_eff)² → 0)
+=====  ==========================================  ===========================
+
+The II/IV boundary λ = n_eff^{1−γ}/√d is where (λ√d/n_eff)^{2−1/γ} meets n_eff^{1−2γ}; the rate
+jumps across κ = 1 below ℓ = ½ − γ (from (2γ−1)κ to 2(κ − ℓ − 1): exact recovery as λ → 0 once
+n_eff > d).
 """
 
 from __future__ import annotations
@@ -34,14 +49,21 @@ import math
 import numpy as np
 
 __all__ = [
+    "NOISELESS_PHASES",
+    "NOISY_PHASES",
     "PHASES",
+    "boundary_distance",
+    "boundary_segments",
     "classify_phase",
     "phase_boundaries",
     "predicted_exponent",
     "rate_shape",
 ]
 
-PHASES = ("Ia", "Ib", "II", "III", "IV", "peak", "VIa", "VIb", "exact")
+PHASES = ("Ia", "Ib", "II", "III", "IV", "peak", "VIa", "VIb")
+#: The phases of the noisy (Δ > 0) and noiseless (Δ = 0) diagrams, in the order of the tables.
+NOISY_PHASES = PHASES
+NOISELESS_PHASES = ("Ia", "Ib", "II", "III", "IV")
 # Half-width in κ of the band around the interpolation threshold n_eff = d labelled "peak".
 PEAK_HALF_WIDTH = 1e-9
 
@@ -58,20 +80,23 @@ def classify_phase(kappa: float, ell: float, gamma: float, noiseless: bool = Fal
         return "Ia"
     if ell > kappa - 0.5:
         return "Ib"
+    if noiseless:
+        # Over/under-regularised boundary at Δ = 0: λ = n_eff^{1−γ}/√d (κ ≤ 1), λ = n_eff/d^{γ+½} beyond.
+        if kappa <= 1.0:
+            return "II" if ell > kappa * (1.0 - gamma) - 0.5 else "IV"
+        return "II" if ell > kappa - gamma - 0.5 else "III"
     if ell > (kappa - 1.0) / 2.0:
         return "II" if ell > kappa - gamma - 0.5 else "III"
     # Under-regularised: ℓ below the λ = √(n_eff/d) boundary.
     if abs(kappa - 1.0) <= PEAK_HALF_WIDTH:
-        return "exact" if noiseless else "peak"
+        return "peak"
     if kappa < 1.0:
         return "IV"
-    if noiseless:
-        return "exact"
     return "VIa" if kappa < 2.0 * gamma else "VIb"
 
 
 def predicted_exponent(kappa: float, ell: float, gamma: float, noiseless: bool = False) -> float:
-    """The exponent r with R = Θ(d^{-r}) at (κ, ℓ); ``inf`` for exact recovery.
+    """The exponent r with R = Θ(d^{-r}) at (κ, ℓ) (the signal term's in phase IV).
 
     >>> round(predicted_exponent(1.5, 0.5, 1.0), 6)   # phase II: (2 - 1/γ)(κ - ℓ - 1/2)
     0.5
@@ -87,8 +112,6 @@ def predicted_exponent(kappa: float, ell: float, gamma: float, noiseless: bool =
         return (2.0 * gamma - 1.0) * kappa if noiseless else (1.0 - 1.0 / (2.0 * gamma)) * kappa
     if phase == "peak":
         return 2.0 * ell / 3.0
-    if phase == "exact":
-        return math.inf
     return kappa - 1.0
 
 
@@ -121,11 +144,86 @@ def phase_boundaries(kappa: np.ndarray, gamma: float) -> dict[str, np.ndarray]:
 
     Keys: ``"regularisation"`` ℓ = (κ−1)/2 (λ = √(n_eff/d), under/over-regularised),
     ``"rank_collapse"`` ℓ = κ − ½ (λ = n_eff/√d), ``"all_features"`` ℓ = κ − γ − ½
-    (λ = n_eff/d^{γ+½}). The vertical lines κ = 0, 1 and 2γ are left to the caller.
+    (λ = n_eff/d^{γ+½}), ``"noiseless_regularisation"`` ℓ = κ(1 − γ) − ½ (λ = n_eff^{1−γ}/√d,
+    the II/IV boundary at Δ = 0). The vertical lines κ = 0, 1 and 2γ are left to the caller;
+    :func:`boundary_segments` gives only the parts that separate two phases.
     """
     kappa = np.asarray(kappa, dtype=float)
     return {
         "regularisation": (kappa - 1.0) / 2.0,
         "rank_collapse": kappa - 0.5,
         "all_features": kappa - gamma - 0.5,
+        "noiseless_regularisation": kappa * (1.0 - gamma) - 0.5,
     }
+
+
+#: Far end of the rays of the diagram, in units of κ and ℓ; any drawing or distance query lies
+#: well inside (the config bounds κ and ℓ to [−4, 4]).
+_FAR = 50.0
+
+
+Segment = tuple[str, tuple[float, float, float, float], bool]
+
+
+def boundary_segments(gamma: float, noiseless: bool = False) -> list[Segment]:
+    """The phase boundaries of the (κ, ℓ) diagram as straight segments, for drawing and distances.
+
+    Returns
+    -------
+    list of (name, (κ0, ℓ0, κ1, ℓ1), discontinuous)
+        Each segment separates two different phases of :func:`classify_phase`. ``discontinuous``
+        marks the paper's red lines, across which r jumps: ℓ = (κ−1)/2 for 1 < κ < 2γ and
+        κ = 1 below ℓ = 0 (Δ > 0); κ = 1 below ℓ = ½ − γ (Δ = 0). Rays end at |κ|, |ℓ| = 50.
+
+    Examples
+    --------
+    >>> [name for name, _, jump in boundary_segments(1.0) if jump]
+    ['regularisation (VIa | II)', 'interpolation']
+    """
+    far = _FAR
+    segments = [
+        ("n_eff = 1", (0.0, -far, 0.0, far), False),
+        ("rank collapse", (0.0, -0.5, far, far - 0.5), False),
+    ]
+    if noiseless:
+        corner = 0.5 - gamma  # where κ(1 − γ) − ½ and κ − γ − ½ meet, at κ = 1
+        return [
+            *segments,
+            ("regularisation (IV | II)", (0.0, -0.5, 1.0, corner), False),
+            ("all features (III | II)", (1.0, corner, far, far - gamma - 0.5), False),
+            ("interpolation", (1.0, -far, 1.0, corner), True),
+        ]
+    top = 2.0 * gamma
+    return [
+        *segments,
+        ("regularisation (IV | II)", (0.0, -0.5, 1.0, 0.0), False),
+        ("regularisation (VIa | II)", (1.0, 0.0, top, (top - 1.0) / 2.0), True),
+        ("regularisation (VIb | III)", (top, (top - 1.0) / 2.0, far, (far - 1.0) / 2.0), False),
+        ("all features (III | II)", (top, (top - 1.0) / 2.0, far, far - gamma - 0.5), False),
+        ("interpolation", (1.0, -far, 1.0, 0.0), True),
+        ("n_eff = d^{2γ}", (top, -far, top, (top - 1.0) / 2.0), False),
+    ]
+
+
+def _chebyshev_to_segment(kappa: float, ell: float, segment: tuple[float, float, float, float]) -> float:
+    """min over the segment of max(|Δκ|, |Δℓ|): convex and piecewise linear in the position s
+    along the segment, so its minimum is at an end or where one of its pieces changes."""
+    k0, l0, k1, l1 = segment
+    dk, dl = k1 - k0, l1 - l0
+    candidates = [0.0, 1.0]
+    for a, b in ((dk, k0 - kappa), (dl, l0 - ell), (dk - dl, k0 - kappa - l0 + ell), (dk + dl, k0 - kappa + l0 - ell)):
+        if a != 0.0:
+            candidates.append(-b / a)
+    return min(max(abs(k0 + s * dk - kappa), abs(l0 + s * dl - ell)) for s in candidates if 0.0 <= s <= 1.0)
+
+
+def boundary_distance(kappa: float, ell: float, gamma: float, noiseless: bool = False) -> float:
+    """Distance from (κ, ℓ) to the nearest phase boundary, in the max norm max(|Δκ|, |Δℓ|).
+
+    A point at distance > m has the same phase everywhere in the square of half-width m around
+    it ("farther than m in κ or ℓ from a boundary").
+
+    >>> round(boundary_distance(1.5, -1.0, 1.0), 6)   # nearest: the interpolation line κ = 1
+    0.5
+    """
+    return min(_chebyshev_to_segment(kappa, ell, seg) for _, seg, _ in boundary_segments(gamma, noiseless))

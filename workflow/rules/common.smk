@@ -1,10 +1,14 @@
 # Shared helpers: validated config, canonical wildcard values, code hashes, target lists.
 import hashlib
+import json
+import math
 import os
+import shlex
 import sys
 from pathlib import Path
 
 from shallowscaling.config import format_float, n_grid, se_n_grid, validate_config
+from shallowscaling.tasks.exponents import check_scaling_config
 
 # Fail before any job runs, naming the key, the value and what is allowed.
 config.update(validate_config(config))
@@ -69,6 +73,10 @@ SE_MODULES = {
         "state_evolution/free_convolution.py",
     ),
 }
+BAYES_MODULES = {
+    "diagonal": ("state_evolution/diagonal_bayes.py",),
+    "quadratic": ("state_evolution/quadratic_bayes.py", "state_evolution/free_convolution.py"),
+}
 
 
 def fit_code(wildcards):
@@ -77,6 +85,15 @@ def fit_code(wildcards):
 
 def se_code(wildcards):
     return code_hash(*COMMON_MODULES, "tasks/problem.py", "tasks/predict.py", *SE_MODULES[wildcards.model])
+
+
+def bayes_code(wildcards):
+    return code_hash(*COMMON_MODULES, "tasks/problem.py", "tasks/predict.py", *BAYES_MODULES[wildcards.model])
+
+
+def optimal_code(wildcards):
+    modules = SE_MODULES[wildcards.model] + ("state_evolution/optimal.py",)
+    return code_hash(*COMMON_MODULES, "tasks/problem.py", "tasks/predict.py", *modules)
 
 
 def stem(model, d, gamma, noise, lam_exponent):
@@ -103,5 +120,188 @@ def se_files(model):
     return [f"results/se/{model}/{stem(model, *point)}.parquet" for point in sweep(model)]
 
 
+def reference_files(model, kind):
+    """Bayes-optimal (`bayes`) or optimal-λ ERM (`optimal`) SE curves, if the config asks for them."""
+    c = config[model]
+    if not c["se"]["bayes" if kind == "bayes" else "optimal_lam"]:
+        return []
+    return [
+        f"results/se/{model}/{kind}/d{d}_gamma{format_float(g)}_noise{format_float(s)}.parquet"
+        for d in c["d"]
+        for g in c["gamma"]
+        for s in c["noise"]
+    ]
+
+
 def all_targets():
-    return [f"results/figures/fig3_{model}.{ext}" for model in MODELS for ext in ("pdf", "png")]
+    fig3 = [f"results/figures/fig3_{model}.{ext}" for model in MODELS for ext in ("pdf", "png")]
+    # scaling_targets() lives in scaling.smk (included after this file, before `rule all`).
+    return fig3 + spectral_targets() + scaling_targets()
+
+
+# --- spectral stage (spectra.smk): sweeps, tables and figure targets -----------------------------
+
+SPECTRA_MODULES = (
+    *COMMON_MODULES,
+    "rates.py",
+    "spectra",
+    "state_evolution",
+    "tasks/problem.py",
+    "tasks/predict.py",
+    "tasks/teacher.py",
+    "tasks/spectra.py",
+)
+# Which collected table each spectral figure is drawn from.
+SPECTRAL_FIGURE_TABLES = {"fig2": "fig2", "fig6": "spectra", "fig7": "spectra", "fig8": "pruning"}
+
+
+def sweep_n(wildcards):
+    """The simulated sample sizes of the sweep a job belongs to."""
+    return n_grid(wildcards.model, int(wildcards.d), config[wildcards.model]["n_eff_exponent"])
+
+
+def sweep_point_files(wildcards, folder):
+    """The fit job's files (`fits` or `weights`) of every n of one sweep, in n order."""
+    prefix = f"results/{folder}/{wildcards.model}/{wildcards.estimator}"
+    point = f"d{wildcards.d}_gamma{wildcards.gamma}_noise{wildcards.noise}_lexp{wildcards.lam_exponent}"
+    return [f"{prefix}/{point}_n{n}.parquet" for n in sweep_n(wildcards)]
+
+
+def width_flag(wildcards):
+    width = config["quadratic"]["width"]
+    return f"--width {width}" if wildcards.model == "quadratic" and width is not None else ""
+
+
+def in_sweep(model, lam_exponent):
+    """`lam_exponent` if the model's sweep has that λ = d^ℓ schedule, else None (nothing to draw)."""
+    return lam_exponent if lam_exponent in config[model]["lam_exponent"] else None
+
+
+def spectra_files(model):
+    c = config[model]
+    return [
+        f"results/spectra/{model}/{estimator}/{stem(model, *point)}.parquet"
+        for estimator in c["estimators"]
+        for point in sweep(model)
+    ]
+
+
+def pruning_files(model):
+    c = config[model]
+    ell = in_sweep(model, config["spectra"]["weak_lam_exponent"])
+    if ell is None:
+        return []
+    return [
+        f"results/pruning/{model}/{estimator}/{stem(model, d, g, s, ell)}.parquet"
+        for estimator in c["estimators"]
+        for d in c["d"]
+        for g in c["gamma"]
+        for s in c["noise"]
+    ]
+
+
+def fig2_files(model):
+    """Density tables of the two Figure-2 sweeps: largest d, first γ, Δ and estimator."""
+    c = config[model]
+    ells = [in_sweep(model, config["spectra"][key]) for key in ("weak_lam_exponent", "strong_lam_exponent")]
+    return [
+        f"results/densities/{model}/{c['estimators'][0]}/{stem(model, max(c['d']), c['gamma'][0], c['noise'][0], ell)}.parquet"
+        for ell in dict.fromkeys(ells)
+        if ell is not None
+    ]
+
+
+COLLECTED_TABLES = {"spectra": spectra_files, "pruning": pruning_files, "fig2": fig2_files}
+
+
+def spectral_targets():
+    """Figures 2, 6, 7, 8 of each model (6 and 8 need the weak-λ schedule in the sweep, 2 either one)."""
+    targets = []
+    for model in MODELS:
+        names = ["fig7"] + (["fig2"] if fig2_files(model) else [])
+        if in_sweep(model, config["spectra"]["weak_lam_exponent"]) is not None:
+            names += ["fig6", "fig8"]
+        targets += [f"results/figures/{name}_{model}.{ext}" for name in sorted(names) for ext in ("pdf", "png")]
+    return targets
+
+
+# --- scaling stage (scaling.smk): SE exponents, heat map, Figures 1, 4, 5 --------------------------
+
+# Windows outside their phase, a peak bracket without n_eff = d, ...: fail before any job runs.
+check_scaling_config(config)
+
+SCALING = config["scaling"]
+SCALING_NOISES = {"noisy": SCALING["noise"], "noiseless": 0.0}
+SCALING_TASK_MODULES = ("rates.py", "scaling.py", "tasks/exponents.py")
+
+
+def diagram(noise):
+    """Which windows a scaling job uses: the noiseless diagram's at Δ = 0."""
+    return "noiseless" if float(noise) == 0.0 else "noisy"
+
+
+def scaling_se_files():
+    g = format_float(SCALING["gamma"])
+    return [
+        f"results/scaling/se/{model}/d{d}_gamma{g}_noise{format_float(noise)}.parquet"
+        for model in MODELS
+        for noise in SCALING_NOISES.values()
+        for d in SCALING["se_d"][model]
+    ]
+
+
+def exponent_fit_files():
+    """The fits the simulated exponents read: at the largest d of the main sweep (Δ = scaling.noise)
+    and of the Figure-5 sweep (Δ = 0), the points of each window that moves along κ (its schedule
+    λ = d^ℓ, κ = log_d n_eff inside [lo, hi])."""
+    files = []
+    for model in MODELS:
+        c = config[model]
+        if SCALING["gamma"] not in c["gamma"]:
+            continue
+        sweeps = [("noisy", c, SCALING["noise"]), ("noiseless", {**c, **SCALING["fig5"][model]}, 0.0)]
+        for name, sweep_config, noise in sweeps:
+            if name == "noisy" and noise not in c["noise"]:
+                continue
+            d = max(sweep_config["d"])
+            points = set()
+            for window in SCALING["windows"][model][name].values():
+                ell = window["lam_exponent"]
+                if isinstance(ell, list) or ell not in sweep_config["lam_exponent"]:
+                    continue  # the peak (λ moves) or a schedule the sweep does not run
+                lo, hi = window["kappa"]
+                for n in n_grid(model, d, sweep_config["n_eff_exponent"]):
+                    kappa = math.log(n / d if model == "quadratic" else n) / math.log(d)
+                    if lo - 1e-9 <= kappa <= hi + 1e-9:
+                        points.add((ell, n))
+            files += [
+                f"results/fits/{model}/{estimator}/{stem(model, d, SCALING['gamma'], noise, ell)}_n{n}.parquet"
+                for estimator in c["estimators"]
+                for ell, n in sorted(points)
+            ]
+    return files
+
+
+def fig5_files(model, folder):
+    """The Δ = 0 sweep of Figure 5: its fit files (`fits`) or SE curves (`se`)."""
+    c, f5 = config[model], SCALING["fig5"][model]
+    points = [(d, ell) for d in f5["d"] for ell in f5["lam_exponent"]]
+    if folder == "se":
+        return [f"results/se/{model}/{stem(model, d, SCALING['gamma'], 0.0, ell)}.parquet" for d, ell in points]
+    return [
+        f"results/fits/{model}/{estimator}/{stem(model, d, SCALING['gamma'], 0.0, ell)}_n{n}.parquet"
+        for estimator in c["estimators"]
+        for d, ell in points
+        for n in n_grid(model, d, f5["n_eff_exponent"])
+    ]
+
+
+def scaling_targets():
+    """Figures 1, 4, 5 of each model and the exponent table."""
+    figures = [
+        f"results/figures/{name}_{model}.{ext}"
+        for name in ("fig1", "fig4", "fig5")
+        for model in MODELS
+        for ext in ("pdf", "png")
+    ]
+    return [*figures, "results/tables/exponents.parquet", "results/tables/exponents.csv"]

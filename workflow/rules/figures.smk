@@ -4,7 +4,7 @@
 rule aggregate_fig3:
     input:
         fits=lambda w: fit_files(w.model),
-        se=lambda w: se_files(w.model),
+        se=lambda w: se_files(w.model) + reference_files(w.model, "bayes") + reference_files(w.model, "optimal"),
     output:
         "results/tables/fig3_{model}.parquet",
     conda:
@@ -23,7 +23,12 @@ rule figure_fig3:
         "results/tables/fig3_{model}.parquet",
     output:
         pdf="results/figures/fig3_{model}.pdf",
-        png="results/figures/fig3_{model}.png",
+        png=report(
+            "results/figures/fig3_{model}.png",
+            caption="../report/fig3.rst",
+            category="Risk curves",
+            labels={"figure": "Figure 3", "model": "{model}"},
+        ),
     conda:
         CONDA_ENV
     log:

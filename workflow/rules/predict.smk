@@ -23,7 +23,64 @@ rule state_evolution:
         code=se_code,
     threads: 1
     shell:
-        THREADS_ENV + " python -m shallowscaling predict {wildcards.model} --d {wildcards.d}"
-        " --gamma {wildcards.gamma} --noise {wildcards.noise} --lam-exponent {wildcards.lam_exponent}"
-        " --n {params.n} {params.route} --seed {params.seed}"
-        " --teacher {input.teacher} --output {output} 2> {log}"
+        THREADS_ENV + (
+            " python -m shallowscaling predict {wildcards.model} --d {wildcards.d}"
+            " --gamma {wildcards.gamma} --noise {wildcards.noise} --lam-exponent {wildcards.lam_exponent}"
+            " --n {params.n} {params.route} --seed {params.seed}"
+            " --teacher {input.teacher} --output {output} 2> {log}"
+        )
+
+
+rule bayes_optimal:
+    input:
+        teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+    output:
+        "results/se/{model}/bayes/d{d}_gamma{gamma}_noise{noise}.parquet",
+    conda:
+        CONDA_ENV
+    log:
+        "logs/se/{model}/bayes/d{d}_gamma{gamma}_noise{noise}.log",
+    benchmark:
+        "benchmarks/rules/se/{model}/bayes/d{d}_gamma{gamma}_noise{noise}.tsv"
+    params:
+        n=lambda w: " ".join(
+            map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
+        ),
+        seed=config["seed"],
+        code=bayes_code,
+    threads: 1
+    shell:
+        THREADS_ENV + (
+            " python -m shallowscaling predict {wildcards.model} --method bayes --d {wildcards.d}"
+            " --gamma {wildcards.gamma} --noise {wildcards.noise} --n {params.n} --seed {params.seed}"
+            " --teacher {input.teacher} --output {output} 2> {log}"
+        )
+
+
+rule optimal_lam:
+    input:
+        teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+    output:
+        "results/se/{model}/optimal/d{d}_gamma{gamma}_noise{noise}.parquet",
+    conda:
+        CONDA_ENV
+    log:
+        "logs/se/{model}/optimal/d{d}_gamma{gamma}_noise{noise}.log",
+    benchmark:
+        "benchmarks/rules/se/{model}/optimal/d{d}_gamma{gamma}_noise{noise}.tsv"
+    params:
+        n=lambda w: " ".join(
+            map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
+        ),
+        route=lambda w: f"--route {config['quadratic']['se']['route']} --n-draws {config['quadratic']['se']['n_draws']}"
+        if w.model == "quadratic"
+        else "",
+        seed=config["seed"],
+        code=optimal_code,
+    threads: 1
+    shell:
+        THREADS_ENV + (
+            " python -m shallowscaling predict {wildcards.model} --lam optimal --d {wildcards.d}"
+            " --gamma {wildcards.gamma} --noise {wildcards.noise} --n {params.n} {params.route} --seed {params.seed}"
+            " --teacher {input.teacher} --output {output} 2> {log}"
+        )

@@ -16,6 +16,7 @@ and counted in the result.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from .._validation import check_int, check_real
-from ..errors import InputError
+from ..errors import ConvergenceWarning, InputError
 from ..results import warn_not_converged
 
 __all__ = ["OptimalLamResult", "minimize_se_risk_over_lam"]
@@ -120,7 +121,11 @@ def minimize_se_risk_over_lam(
 
     def risk(log_lam: float) -> float:
         if log_lam not in results:
-            res = solve(math.exp(log_lam))
+            # A probe that does not converge is excluded and counted in `failed_points`; the
+            # search warns once for its own result, not for every probe.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                res = solve(math.exp(log_lam))
             results[log_lam] = res
             if not bool(res.converged) or not math.isfinite(float(res.excess_risk)):
                 failed[0] += 1

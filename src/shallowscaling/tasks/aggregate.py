@@ -1,7 +1,9 @@
 """The ``aggregate`` job: per-point means over replicates, simulations and SE in one table.
 
 Output rows follow :data:`AGGREGATE_COLUMNS`. ``source`` is ``"simulation"`` (``estimator`` is
-lasso / network / convex) or ``"se"`` (``estimator`` is the SE method: erm / bayes).
+lasso / network / convex) or ``"se"`` (``estimator`` is ``erm`` at the row's λ, ``bayes`` for the
+Bayes-optimal error, which has no λ, or ``optimal_lam`` for the ERM SE at the λ minimising it,
+whose mean λ is in ``lam_optimal`` while ``lam`` is NaN).
 Simulation errors are standard errors of the mean over replicates; a point whose replicates did
 not all converge has ``converged = False`` and is drawn as such.
 """
@@ -34,6 +36,7 @@ AGGREGATE_COLUMNS = (
     "n_converged",
     "converged",
     "fixed_point_residual",
+    "lam_optimal",
 )
 KEYS = ["model", "source", "estimator", "d", "gamma", "noise", "lam", "n", "n_eff"]
 
@@ -52,11 +55,16 @@ def aggregate_tables(fits: Sequence[pd.DataFrame], predictions: Sequence[pd.Data
     if fits:
         sims = pd.concat(fits, ignore_index=True).assign(source="simulation")
         sims["fixed_point_residual"] = np.nan
+        sims["lam_optimal"] = np.nan
         parts.append(sims)
     if predictions:
         se = pd.concat(predictions, ignore_index=True).assign(source="se")
-        se = se.rename(columns={"method": "estimator"})
-        parts.append(se)
+        optimal = se["optimal_lam"].astype(bool)
+        se["estimator"] = np.where(optimal, "optimal_lam", se["method"])
+        # λ_opt differs per replicate: group without it and keep its mean apart.
+        se["lam_optimal"] = np.where(optimal, se["lam"], np.nan)
+        se.loc[optimal, "lam"] = np.nan
+        parts.append(se.drop(columns=["method", "optimal_lam"]))
     table = pd.concat(parts, ignore_index=True)
     grouped = table.groupby(KEYS, sort=True, dropna=False)
     out = grouped.agg(
@@ -66,6 +74,7 @@ def aggregate_tables(fits: Sequence[pd.DataFrame], predictions: Sequence[pd.Data
         n_replicates=("excess_risk", "size"),
         n_converged=("converged", "sum"),
         fixed_point_residual=("fixed_point_residual", "max"),
+        lam_optimal=("lam_optimal", "mean"),
     ).reset_index()
     out["converged"] = out["n_converged"] == out["n_replicates"]
     # λ = d^ℓ exactly as the config defines it; rounding recovers ℓ without float noise.

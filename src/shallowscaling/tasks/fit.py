@@ -16,6 +16,7 @@ import pandas as pd
 
 from .._validation import check_choice, check_int, check_real
 from ..config import n_eff_value
+from ..errors import InputError
 from .problem import Problem, draw_problem, init_rng
 
 __all__ = ["ESTIMATORS", "FIT_COLUMNS", "FitOutcome", "fit_point", "fit_replicates"]
@@ -68,6 +69,7 @@ def _solve(
     max_iter: int,
     width: int | None,
     rng: np.random.Generator,
+    device: str | None,
 ):
     if model == "diagonal":
         if estimator == "lasso":
@@ -80,10 +82,10 @@ def _solve(
     if estimator == "convex":
         from ..estimators.psd_convex import fit_psd_convex
 
-        return fit_psd_convex(problem.x, problem.y, lam, tol=tol, max_iter=max_iter)
+        return fit_psd_convex(problem.x, problem.y, lam, tol=tol, max_iter=max_iter, device=device)
     from ..estimators.quadratic_network import fit_quadratic_network
 
-    return fit_quadratic_network(problem.x, problem.y, lam, rng, width=width, max_iter=max_iter)
+    return fit_quadratic_network(problem.x, problem.y, lam, rng, width=width, max_iter=max_iter, device=device)
 
 
 def fit_point(
@@ -102,6 +104,7 @@ def fit_point(
     max_iter: int = 100_000,
     width: int | None = None,
     problem: Problem | None = None,
+    device: str | None = None,
 ) -> FitOutcome:
     """Draw (or take) the problem of one replicate and fit it.
 
@@ -117,6 +120,9 @@ def fit_point(
         Identify the draw (see :mod:`shallowscaling.tasks.problem`).
     width : int, optional
         Quadratic network width p (default d).
+    device : str, optional
+        Array backend of the quadratic fits: None or "numpy" (default), or a PyTorch device
+        ("cpu", "cuda"; needs the ``torch`` extra). The diagonal estimators run on NumPy only.
     """
     check_choice(model, "model", tuple(ESTIMATORS))
     check_choice(estimator, "estimator", ESTIMATORS[model])
@@ -125,10 +131,15 @@ def fit_point(
     lam = check_real(lam, "lam", "weight decay λ", lower=0.0, lower_inclusive=False)
     if width is not None:
         width = check_int(width, "width", "network width p", lower=1)
+    if model == "diagonal" and device not in (None, "numpy"):
+        raise InputError(
+            f"`device` (array backend) applies to the quadratic fits only; the diagonal estimators run on NumPy. "
+            f"Drop --device or use a quadratic model; got {device!r}"
+        )
     if problem is None:
         problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization)
     rng = init_rng(model, d, gamma, noise, n, seed, replicate)
-    result = _solve(model, estimator, problem, lam, tol, max_iter, width, rng)
+    result = _solve(model, estimator, problem, lam, tol, max_iter, width, rng, device)
     if model == "diagonal":
         weights = np.asarray(result.theta)
         excess_risk = float(np.sum((weights - problem.theta_star) ** 2) / d)

@@ -1,0 +1,143 @@
+"""Paper Figure 2: spectra of the trained weights per phase against the SE prediction (spec §4, §6).
+
+Panels follow the paper: the under-regularised phases Ia, IV, VIa at weak λ (the smaller of the
+two λ = d^ℓ schedules in the table, λ = 1/d by default) on the top row, the over-regularised
+phases Ib, II, III at strong λ (the larger, λ = √d) on the bottom row. In each panel: the
+histogram of the non-zero learned eigenvalues (eig Ŝ, or |θ̂| for the diagonal network), pooled
+over replicates and normalised per unit of d so that its area is the non-zero fraction (the
+Dirac mass at zero is omitted, as in the paper); the SE density of the non-zero part (line); the
+SE outlier positions s_i + δ²/s_i − λε (ticks, quadratic); the SE (dashed) and empirical
+(dotted) bulk edges — the noise edge δ√(2 log d) − λε for the diagonal network.
+
+The point shown for a phase is the median sample size of the sweep that falls in it
+(:func:`shallowscaling.rates.classify_phase`); a phase that no point of the configured sweep
+reaches is said so in its panel, with the condition it needs.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..spectra.tail import DEFAULT_RELATIVE_CUT
+from .fig3 import lam_label
+from .style import D_COLORS, apply_style
+
+__all__ = ["PANEL_PHASES", "PHASE_CONDITIONS", "draw_fig2", "select_phase_points"]
+
+#: (row of weak λ, row of strong λ), as in the paper's Figure 2.
+PANEL_PHASES = (("Ia", "IV", "VIa"), ("Ib", "II", "III"))
+#: Where each phase lies, in κ = log_d n_eff and ℓ = log_d λ (spec §3).
+PHASE_CONDITIONS = {
+    "Ia": "κ < 0 (n_eff < 1)",
+    "IV": "0 < κ < 1 and ℓ < (κ − 1)/2",
+    "VIa": "1 < κ < 2γ and ℓ < (κ − 1)/2",
+    "Ib": "ℓ > κ − ½ (λ > n_eff/√d)",
+    "II": "max((κ − 1)/2, κ − γ − ½) < ℓ < κ − ½",
+    "III": "(κ − 1)/2 < ℓ < κ − γ − ½, i.e. κ > γ + ℓ + ½",
+}
+
+
+def select_phase_points(table: pd.DataFrame) -> dict[str, tuple[float, int] | None]:
+    """For every phase of :data:`PANEL_PHASES`, the (ℓ, n) drawn, or None if it is not reached.
+
+    Weak-λ phases are looked for at the smallest ℓ of ``table``, strong-λ ones at the largest;
+    the point is the median n (the upper one of an even count) of that phase's points.
+    """
+    ells = sorted(table["lam_exponent"].unique())
+    chosen: dict[str, tuple[float, int] | None] = {}
+    for row, phases in enumerate(PANEL_PHASES):
+        ell = (ells[0] if row == 0 else ells[-1]) if ells and (row == 0 or len(ells) > 1) else None
+        for phase in phases:
+            if ell is None:
+                chosen[phase] = None
+                continue
+            sweep = table[(table["lam_exponent"] == ell) & (table["rate_phase"] == phase)]
+            ns = sorted(int(n) for n in sweep["n"].unique())
+            chosen[phase] = (float(ell), ns[len(ns) // 2]) if ns else None
+    return chosen
+
+
+def _draw_panel(ax, rows: pd.DataFrame, model: str, color: str) -> None:
+    eig = rows[rows["kind"] == "eigenvalue"]
+    values = eig["x"].to_numpy()
+    n_reps = max(int(eig["replicate"].nunique()), 1)
+    d = int(rows["d"].iloc[0])
+    top = float(values.max(initial=0.0))
+    nonzero = values[values > DEFAULT_RELATIVE_CUT * top] if top > 0 else values[:0]
+    if nonzero.size == 0:
+        ax.text(0.5, 0.5, "every learned weight is zero\n(rank collapse)", transform=ax.transAxes, ha="center")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
+    curve = rows[rows["kind"] == "se_density"].sort_values("x")
+    right = max(top, float(curve["x"].max()) if not curve.empty else 0.0) * 1.02 or 1.0
+    bins = np.linspace(0.0, right, 41)
+    if nonzero.size:
+        counts, edges = np.histogram(nonzero, bins=bins)
+        ax.stairs(counts / (d * n_reps * np.diff(edges)), edges, fill=True, color=color, alpha=0.45, label="trained")
+    ax.plot(curve["x"], curve["density"], "-", color="black", lw=1.1, label="SE density")
+    outliers = rows[rows["kind"] == "se_outlier"]["x"].to_numpy()
+    if outliers.size:
+        ax.plot(outliers, np.zeros_like(outliers), "^", color="#D55E00", ms=6, clip_on=False, label="SE outliers")
+    for kind, style, label in (("se_edge", "--", "SE edge"), ("empirical_edge", ":", "empirical edge")):
+        edge = rows[rows["kind"] == kind]["x"].to_numpy(dtype=float)
+        edge = edge[np.isfinite(edge)]
+        if edge.size and float(edge.mean()) > 0:
+            ax.axvline(float(edge.mean()), ls=style, color="#0072B2", lw=1.0, label=label)
+    ax.set_xlim(0.0, right)
+    ax.set_ylim(bottom=0.0)
+    ax.set_xlabel("eigenvalue of Ŝ (zeros omitted)" if model == "quadratic" else "|θ̂_i| (zeros omitted)")
+    zero = 1.0 - nonzero.size / max(values.size, 1)
+    ax.text(0.97, 0.95, f"mass at 0: {zero:.2f}", transform=ax.transAxes, ha="right", va="top", fontsize=7)
+
+
+def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
+    """Build Figure 2 for one model from the ``fig2`` table (the density tables of two sweeps)."""
+    apply_style()
+    table = table[table["model"] == model]
+    chosen = select_phase_points(table)
+    fig, axes = plt.subplots(2, 3, figsize=(10.0, 6.2), squeeze=False)
+    d = int(table["d"].iloc[0]) if not table.empty else 0
+    gamma = float(table["gamma"].iloc[0]) if not table.empty else float("nan")
+    ells = sorted(table["lam_exponent"].unique())
+    for row, phases in enumerate(PANEL_PHASES):
+        for col, phase in enumerate(phases):
+            ax = axes[row, col]
+            pick = chosen[phase]
+            if pick is None:
+                ell = (ells[0] if row == 0 else ells[-1]) if ells else None
+                where = lam_label(ell) if ell is not None else "no sweep"
+                ax.text(
+                    0.5, 0.5,
+                    f"phase {phase} not reached\nat d = {d}, γ = {gamma:g}, {where}\nwith the configured n_eff grid\n"
+                    f"(needs {PHASE_CONDITIONS[phase]})",
+                    transform=ax.transAxes, ha="center", va="center", fontsize=7,
+                )  # fmt: skip
+                ax.set_title(f"phase {phase}")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                continue
+            ell, n = pick
+            rows = table[(table["lam_exponent"] == ell) & (table["n"] == n)]
+            _draw_panel(ax, rows, model, D_COLORS[col])
+            ax.set_title(f"phase {phase}: n_eff = {float(rows['n_eff'].iloc[0]):.3g}, {lam_label(ell)}")
+            if col == 0:
+                ax.set_ylabel("density (per unit of d)")
+    handles, labels = {}, {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+            labels.setdefault(label, label)
+    fig.legend(list(handles.values()), list(labels.values()), loc="lower center", ncol=5, frameon=False)
+    if model == "quadratic":
+        what = "eigenvalues of the trained quadratic network Ŝ = WᵀW/√(pd)"
+    else:
+        what = "|θ̂| of the trained diagonal network (the spectrum of WᵀW at the balanced optimum)"
+    noise = float(table["noise"].iloc[0]) if not table.empty else float("nan")
+    fig.suptitle(
+        f"Paper Figure 2 ({model}): {what} per phase\nvs the SE spectrum (d = {d}, γ = {gamma:g}, Δ = {noise:g})"
+    )
+    fig.tight_layout(rect=(0, 0.06, 1, 0.94))
+    return fig

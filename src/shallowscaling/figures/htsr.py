@@ -1,0 +1,127 @@
+"""Heavy-tailed self-regularisation: Figure 7 and the plot of ``shallowscaling spectrum --plot``.
+
+Figure 7 [proposed, spec §6]: the HT-SR (WeightWatcher) tail exponent α̂ of every trained network
+of the sweep against its excess risk, coloured by the paper phase of its (n_eff, λ) and marked by
+λ schedule; the vertical line is the prediction α = 1 + 1/γ for the learned power law (spec §4)
+and the band 2 ≤ α ≤ 6 is WeightWatcher's "well-trained" range. Points without a tail fit are
+counted in the panel.
+
+:func:`draw_spectrum_fit` draws one spectrum with its fit: the empirical complementary CDF of the
+non-zero eigenvalues on log–log axes, the fitted power law above x_min, the bulk edge and the
+outliers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import NullFormatter
+
+from ..spectra.summary import SpectrumSummary
+from ..spectra.tail import DEFAULT_RELATIVE_CUT, PowerLawTailFit
+from .fig3 import lam_label
+from .style import apply_style
+
+__all__ = ["PHASE_COLORS", "draw_fig7", "draw_spectrum_fit"]
+
+#: One colour per paper phase (Okabe–Ito), shared by the spectral figures.
+PHASE_COLORS = {
+    "Ia": "#999999",
+    "Ib": "#000000",
+    "II": "#0072B2",
+    "III": "#56B4E9",
+    "IV": "#E69F00",
+    "peak": "#D55E00",
+    "VIa": "#009E73",
+    "VIb": "#CC79A7",
+    "exact": "#F0E442",
+}
+LAM_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
+    """Build Figure 7 for one model from the ``spectra`` table: one panel per (d, γ, Δ)."""
+    apply_style()
+    table = table[table["model"] == model]
+    panels = table[["d", "gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise", "d"]).to_numpy()
+    ncols = min(3, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.0 * nrows + 0.9), squeeze=False)
+    ells = sorted(table["lam_exponent"].unique())
+    for i, (d, gamma, noise) in enumerate(panels):
+        ax = axes.flat[i]
+        part = table[(table["d"] == d) & (table["gamma"] == gamma) & (table["noise"] == noise)]
+        fitted = part[np.isfinite(part["tail_exponent"]) & (part["excess_risk"] > 0)]
+        ax.axvspan(2.0, 6.0, color="#E0E0E0", alpha=0.5, lw=0)
+        for j, ell in enumerate(ells):
+            for phase, group in fitted[fitted["lam_exponent"] == ell].groupby("rate_phase", sort=True):
+                ax.plot(
+                    group["tail_exponent"], group["excess_risk"], LAM_MARKERS[j % len(LAM_MARKERS)],
+                    color=PHASE_COLORS.get(phase, "#666666"), mfc="none", ls="none",
+                )  # fmt: skip
+        ax.axvline(1.0 + 1.0 / gamma, color="black", ls="--", lw=1.0)
+        missing = len(part) - len(fitted)
+        if missing:
+            ax.text(0.97, 0.04, f"{missing} without a tail fit", transform=ax.transAxes, ha="right", fontsize=7)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("HT-SR tail exponent α̂")
+        ax.set_ylabel("excess risk R = 2 mse_S" if model == "quadratic" else "excess risk R")
+        ax.set_title(f"d = {int(d)}, γ = {gamma:g}, Δ = {noise:g}")
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    handles = [plt.Line2D([], [], color="black", ls="--"), plt.Rectangle((0, 0), 1, 1, color="#E0E0E0")]
+    labels = ["α = 1 + 1/γ (learned power law)", "2 ≤ α ≤ 6 (WeightWatcher: well trained)"]
+    present = sorted(set(table["rate_phase"]), key=lambda p: list(PHASE_COLORS).index(p) if p in PHASE_COLORS else 99)
+    for phase in present:
+        handles.append(plt.Line2D([], [], marker="o", color=PHASE_COLORS.get(phase, "#666666"), ls="none"))
+        labels.append(f"phase {phase}")
+    for j, ell in enumerate(ells):
+        handles.append(
+            plt.Line2D([], [], marker=LAM_MARKERS[j % len(LAM_MARKERS)], color="grey", mfc="none", ls="none")
+        )
+        labels.append(lam_label(ell))
+    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+    name = "quadratic network (eig Ŝ)" if model == "quadratic" else "diagonal network (|θ̂|)"
+    fig.suptitle(f"Figure 7 (proposed, spec §6), {name}:\nHT-SR tail exponent of the trained weights vs excess risk")
+    rows_legend = math.ceil(len(labels) / 4)
+    fig.tight_layout(rect=(0, 0.04 + 0.04 * rows_legend, 1, 0.92))
+    return fig
+
+
+def draw_spectrum_fit(
+    eigenvalues: np.ndarray, summary: SpectrumSummary, tail: PowerLawTailFit, title: str = ""
+) -> plt.Figure:
+    """Empirical CCDF of the non-zero eigenvalues with the power-law fit, bulk edge and outliers."""
+    apply_style()
+    values = np.sort(np.asarray(eigenvalues, dtype=float))[::-1]
+    top = float(values[0]) if values.size else 0.0
+    nonzero = values[values > DEFAULT_RELATIVE_CUT * top] if top > 0 else values[:0]
+    fig, ax = plt.subplots(figsize=(5.0, 3.8))
+    if nonzero.size:
+        ccdf = np.arange(1, nonzero.size + 1) / nonzero.size
+        ax.step(nonzero, ccdf, where="post", color="#0072B2", label=f"non-zero eigenvalues ({nonzero.size})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    if tail.n_tail > 0 and math.isfinite(tail.tail_exponent):
+        x = np.geomspace(tail.xmin, top, 100)
+        share = tail.n_tail / nonzero.size
+        label = f"power law α̂ = {tail.tail_exponent:.2f} ± {tail.tail_exponent_se:.2f} (x ≥ x_min)"
+        ax.plot(x, share * (x / tail.xmin) ** (1.0 - tail.tail_exponent), "--", color="#D55E00", label=label)
+        ax.axvline(tail.xmin, color="#D55E00", ls=":", lw=0.9, label=f"x_min = {tail.xmin:.3g}")
+    if summary.bulk_edge > 0:
+        ax.axvline(summary.bulk_edge, color="black", ls="-.", lw=0.9, label=f"bulk edge {summary.bulk_edge:.3g}")
+    if summary.n_outliers and nonzero.size:
+        ax.plot(nonzero[: summary.n_outliers], np.full(summary.n_outliers, 1.0 / nonzero.size), "^", color="#009E73",
+                ls="none", label=f"{summary.n_outliers} outlier(s)")  # fmt: skip
+    ax.set_xlabel("eigenvalue x")
+    ax.set_ylabel("fraction of non-zero eigenvalues ≥ x")
+    ax.set_title(title or f"phase: {summary.phase}")
+    ax.legend(loc="lower left", frameon=False)
+    fig.tight_layout()
+    return fig
