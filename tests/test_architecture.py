@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "shallowscaling"
-NUMERICS = ["estimators", "state_evolution", "spectra", "targets.py", "data.py", "rates.py", "seeding.py"]
+NUMERICS = ["estimators", "state_evolution", "spectra", "targets.py", "data.py", "rates.py", "seeding.py", "scaling.py"]
 FORBIDDEN = {"pandas", "pyarrow", "argparse", "snakemake", "matplotlib", "os", "pathlib"}
 FORBIDDEN_INTERNAL = {"cli", "tasks", "io", "figures", "config"}
 

@@ -191,3 +191,12 @@ def test_arguments_are_validated():
         solve_diagonal_se(np.ones(5), 0, 1.0, 0.5)
     with pytest.raises(ValueError, match="theta_star"):
         solve_diagonal_se(np.ones((2, 2)), 10, 1.0, 0.5)
+
+
+def test_issue5_noiseless_above_interpolation_does_not_overflow() -> None:
+    # Regression (issue 5): at Δ = 0 with n > d the δ bracketing reaches log δ ≪ 0, where
+    # Δ·exp(−2 log δ) overflowed instead of being 0.
+    theta_star = np.sqrt(targets.diagonal_variances(1000, 1.0))
+    result = solve_diagonal_se(theta_star, 31623, 1e-3, 0.0)
+    assert result.converged
+    assert 0.0 <= result.excess_risk < 1e-3

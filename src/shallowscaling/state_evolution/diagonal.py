@@ -262,11 +262,20 @@ class _Problem:
         self.evaluations = 0
         self.signal_count = float(np.count_nonzero(abs_theta) if weights is None else weights[abs_theta > 0].sum())
 
+    def _scaled_noise(self, log_delta: float) -> float:
+        """Δ/δ²; exactly 0 when Δ = 0 (the bracketing in the noiseless case goes to log δ ≪ 0,
+        where exp(−2 log δ) overflows)."""
+        return 0.0 if self.noise == 0.0 else self.noise * math.exp(-2.0 * log_delta)
+
     def terms(self, log_delta: float, kappa: float) -> _Terms:
         if self.evaluations >= self.max_evaluations:
             raise _EvaluationCapError
         self.evaluations += 1
-        return _terms(self.abs_theta, self.weights, self.d, math.exp(log_delta), kappa)
+        # At Δ = 0 the bracketing probes δ → 0, where θ/δ overflows to inf (and inf·0 to NaN)
+        # for a few probe points. Only the returned solution matters, and it is certified by its
+        # residual recomputed from scratch, so these arithmetic warnings are noise.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return _terms(self.abs_theta, self.weights, self.d, math.exp(log_delta), kappa)
 
     # -- inner solve: δ(κ) ------------------------------------------------------------------
     def zero_signal_mse(self, kappa: float) -> float:
@@ -278,7 +287,7 @@ class _Problem:
 
         def h(log_delta: float) -> tuple[float, float]:
             terms = self.terms(log_delta, kappa)
-            scaled_noise = self.noise * math.exp(-2.0 * log_delta)
+            scaled_noise = self._scaled_noise(log_delta)
             return self.ratio - scaled_noise - terms.mse, 2.0 * scaled_noise + terms.mse_a
 
         if self.ratio - self.zero_signal_mse(kappa) <= 0.0:
@@ -341,7 +350,7 @@ class _Problem:
         delta = math.exp(log_delta)
         free = self.n - terms.active
         lam_kappa = kappa * delta * free / self.d
-        h_s = 2.0 * self.noise * math.exp(-2.0 * log_delta) + terms.mse_a
+        h_s = 2.0 * self._scaled_noise(log_delta) + terms.mse_a
         ds_dkappa = terms.mse_kappa / h_s
         dk_dkappa = terms.active_kappa - terms.active_a * ds_dkappa
         slope = (delta * free + kappa * delta * ds_dkappa * free - kappa * delta * dk_dkappa) / self.d
@@ -384,7 +393,7 @@ class _Problem:
     def equations(self, log_delta: float, kappa: float) -> tuple[np.ndarray, np.ndarray]:
         """F = (G1, G2) with G1 = n/d − Δ/δ² − M, G2 = log(κδ(n − k)/(λd)), and its Jacobian."""
         terms = self.terms(log_delta, kappa)
-        scaled_noise = self.noise * math.exp(-2.0 * log_delta)
+        scaled_noise = self._scaled_noise(log_delta)
         free = self.n - terms.active
         if free <= 0.0:
             return np.full(2, math.inf), np.full((2, 2), math.nan)
