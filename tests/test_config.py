@@ -26,6 +26,12 @@ def base() -> dict:
         return yaml.safe_load(handle)
 
 
+def test_paper_scale_overlay_is_valid() -> None:
+    config = load_config(REPO / "config.yaml", REPO / "configs" / "paper.yaml")
+    assert config["quadratic"]["d"] == [100, 200, 400, 800]
+    assert config["quadratic"]["se"]["route"] == "deterministic"
+
+
 def test_default_and_tiny_configs_are_valid() -> None:
     config = load_config(REPO / "config.yaml", REPO / "tests" / "configs" / "tiny.yaml")
     assert config["diagonal"]["d"] == [20, 30]
