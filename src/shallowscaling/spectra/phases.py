@@ -33,6 +33,7 @@ __all__ = [
     "BULK_DOMINATED_MASS",
     "HEAVY_TAIL_MAX_EXPONENT",
     "MIN_BULK_FRACTION",
+    "MIN_TAIL_RANGE",
     "MIN_ZERO_FRACTION_WITH_BULK",
     "PHASES",
     "RANK_COLLAPSE_FRACTION",
@@ -58,9 +59,18 @@ HEAVY_TAIL_MAX_EXPONENT = 6.0
 MIN_BULK_FRACTION = 0.1
 
 #: A soft-thresholded noise bulk is symmetric about ≈ 0 before the shift, so at least about half
-#: of its eigenvalues are at zero; with fewer zeros than this the non-zero spectrum cannot be
-#: mostly a noise bulk (phase VIb: every target eigenvalue is learned).
+#: of its eigenvalues are at zero; with fewer zeros than this the non-zero spectrum of Ŝ cannot be
+#: mostly a noise bulk (phase VIb: every target eigenvalue is learned), unless the spectrum is not
+#: a thresholded one at all (a Gaussian W has no zeros and a compact bulk): MIN_TAIL_RANGE tells.
 MIN_ZERO_FRACTION_WITH_BULK = 0.25
+
+#: A fitted tail counts as a power law only if it spans at least this factor, top_eigenvalue /
+#: xmin. A bulk has a bounded support: the Clauset–Shalizi–Newman fit on a Marchenko–Pastur or
+#: semicircle spectrum picks its top edge and returns α̂ = 3–12 over a factor ≤ 2.7 (Gaussian W,
+#: p/d = 0.25–4, d = 50–400, also with 3 spikes: ≤ 3.1), while learned power laws s_i ∝ i^{-γ}
+#: (phase VIb: every target eigenvalue learned, no zeros) and Student-t weights with ≤ 2 degrees
+#: of freedom span a factor 9–10⁵ at the same sizes (tests/spectra/test_phases.py).
+MIN_TAIL_RANGE = 4.0
 
 #: Share of the trace (Σλ, i.e. ‖W‖_F² up to the normalisation) above which the bulk dominates.
 BULK_DOMINATED_MASS = 0.9
@@ -84,10 +94,15 @@ class SpectrumFeatures(Protocol):
     bulk_mass: float
     top_eigenvalue: float
     tail_exponent: float
+    xmin: float
 
 
 def _heavy(tail_exponent: float) -> bool:
     return math.isfinite(tail_exponent) and tail_exponent <= HEAVY_TAIL_MAX_EXPONENT
+
+
+def _wide_power_law(summary: SpectrumFeatures) -> bool:
+    return _heavy(summary.tail_exponent) and summary.top_eigenvalue >= MIN_TAIL_RANGE * summary.xmin
 
 
 def classify_spectrum(summary: SpectrumFeatures) -> str:
@@ -108,16 +123,24 @@ def classify_spectrum(summary: SpectrumFeatures) -> str:
     Rules, in order (constants of this module in capitals):
 
     1. n_nonzero ≤ RANK_COLLAPSE_FRACTION · d → ``rank-collapse``.
-    2. No noise bulk: n_bulk < MIN_BULK_FRACTION · d, or fraction_zero <
-       MIN_ZERO_FRACTION_WITH_BULK → ``heavy-tailed`` if tail_exponent ≤ HEAVY_TAIL_MAX_EXPONENT,
-       else ``rank-collapse`` (a few compact eigenvalues: low rank without a power law).
-    3. No outliers → ``random-like``.
-    4. bulk_mass < SPIKE_DOMINATED_MASS → ``bulk+spikes`` (the learned features carry the weight).
-    5. top_eigenvalue < BLEEDING_RATIO · bulk_edge → ``bleeding-out``.
-    6. bulk_mass ≥ BULK_DOMINATED_MASS → ``bulk-decay`` (bulk-dominated).
-    7. Otherwise ``bulk+spikes``.
+    2. No bulk: n_bulk < MIN_BULK_FRACTION · d → ``heavy-tailed`` if tail_exponent ≤
+       HEAVY_TAIL_MAX_EXPONENT, else ``rank-collapse`` (a few compact eigenvalues: low rank
+       without a power law).
+    3. Few zeros, fraction_zero < MIN_ZERO_FRACTION_WITH_BULK, and a power-law tail over a wide
+       range, tail_exponent ≤ HEAVY_TAIL_MAX_EXPONENT and top_eigenvalue ≥ MIN_TAIL_RANGE · xmin
+       → ``heavy-tailed``: a spectrum made of learned eigenvalues (phase VIb), which the bulk
+       estimator, always finding a "bulk", would otherwise call a bulk. A Gaussian W (no zeros,
+       a compact bulk) fails the range test and goes on to the bulk rules.
+    4. No outliers → ``random-like``.
+    5. bulk_mass < SPIKE_DOMINATED_MASS → ``bulk+spikes`` (the learned features carry the weight).
+    6. top_eigenvalue < BLEEDING_RATIO · bulk_edge → ``bleeding-out``.
+    7. bulk_mass ≥ BULK_DOMINATED_MASS → ``bulk-decay`` (bulk-dominated).
+    8. Otherwise ``bulk+spikes``.
 
-    A NaN tail exponent (no tail could be fitted) is not heavy. These are heuristics: at
+    A NaN tail exponent (no tail could be fitted) is not heavy. Without zeros, a bulk with a few
+    strong spikes (several times its edge, e.g. a Gaussian W plus rank-3 directions 4× the edge)
+    has a tail fit that starts inside the bulk and runs through the spikes (α̂ ≈ 3–4 over a
+    factor > 4) and reads ``heavy-tailed``, as WeightWatcher's α, lowered by spikes, does. These are heuristics: at
     d = 200–800 the phases of the paper are regions of (n, λ) whose spectra change gradually
     across the boundaries, and the labels near a boundary depend on the thresholds.
 
@@ -126,14 +149,16 @@ def classify_spectrum(summary: SpectrumFeatures) -> str:
     >>> from types import SimpleNamespace
     >>> classify_spectrum(SimpleNamespace(d=400, n_nonzero=0, fraction_zero=1.0, n_bulk=0,
     ...     n_outliers=0, bulk_edge=0.0, bulk_mass=0.0, top_eigenvalue=0.0,
-    ...     tail_exponent=float("nan")))
+    ...     tail_exponent=float("nan"), xmin=float("nan")))
     'rank-collapse'
     """
     d = check_int(summary.d, "d", "dimension d", lower=1)
     if summary.n_nonzero <= RANK_COLLAPSE_FRACTION * d:
         return "rank-collapse"
-    if summary.n_bulk < MIN_BULK_FRACTION * d or summary.fraction_zero < MIN_ZERO_FRACTION_WITH_BULK:
+    if summary.n_bulk < MIN_BULK_FRACTION * d:
         return "heavy-tailed" if _heavy(summary.tail_exponent) else "rank-collapse"
+    if summary.fraction_zero < MIN_ZERO_FRACTION_WITH_BULK and _wide_power_law(summary):
+        return "heavy-tailed"
     if summary.n_outliers == 0:
         return "random-like"
     if summary.bulk_mass < SPIKE_DOMINATED_MASS:
