@@ -95,7 +95,8 @@ def test_heavy_tailed_weights_and_spiked_gaussian_weights(d: int, global_seed: i
     # A Gaussian bulk plus three rank-one directions: spikes outside a bulk, no heavy tail. (With
     # spikes 4× the edge instead of 2× the tail fit runs from inside the bulk through the spikes
     # and reads heavy-tailed, as WeightWatcher's α does: see the classify_spectrum notes.)
-    w = rng.standard_normal((2 * d, d)) + 1.5 * rng.standard_normal((2 * d, 3)) @ rng.standard_normal((3, d)) / np.sqrt(d)
+    spikes = rng.standard_normal((2 * d, 3)) @ rng.standard_normal((3, d)) / np.sqrt(d)
+    w = rng.standard_normal((2 * d, d)) + 1.5 * spikes
     spiked = analyse_spectrum(weight_matrix_spectrum(w))
     assert spiked.n_outliers >= 3
     assert spiked.phase in ("bulk+spikes", "bulk-decay", "bleeding-out"), spiked
