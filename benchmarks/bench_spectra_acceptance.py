@@ -13,9 +13,10 @@ Prints, in order:
    at d ≥ 100 with λ = 1/d (``--edge-d``; a noise bulk exists at weak λ), then on the study's
    table at its own d;
 3. the largest relative gap between the decomposition's sum and the SE risk over the table;
-4. pruning at λ = 1/d in the overfitting phases (κ ≥ 0.8: V, peak, VIa) at the largest d:
-   risk before / after pruning at the SE edge, the empirical edge, 2δ − t and the SE-tuned cut,
-   against the optimal-λ ERM SE risk and the Bayes-optimal SE risk (from the table).
+4. pruning at λ = 1/d in the overfitting phases (κ ≥ 0.8: IV, peak, VIa) at the largest d:
+   risk before / after pruning at 2δ − t, the empirical edge and the SE-tuned cut, and after
+   cleaning with the SE δ and with δ̂ from the spectrum, against the optimal-λ ERM SE risk and the
+   Bayes-optimal SE risk (from the table).
 """
 
 from __future__ import annotations
@@ -94,18 +95,25 @@ def decomposition(spectra: pd.DataFrame) -> None:
 def pruning(table: pd.DataFrame) -> None:
     d = table["d"].max()
     rows = table[(table["d"] == d) & (np.log(table["n_eff"]) / np.log(table["d"]) >= 0.8 - 1e-9)]
-    print(f"4. pruning at λ = 1/d, quadratic, d = {d} (means over replicates; risks R = 2 mse_S)")
-    print("   n_eff  phase  Ŝ       SE-edge  empirical  2δ−t    tuned   opt-λ ERM  tuned/opt  emp/SE-edge  Bayes")
+    print(f"4. pruning and cleaning at λ = 1/d, quadratic, d = {d} (means over replicates; risks R = 2 mse_S)")
+    print("   soft-threshold pruning: at 2δ − t (Corollary 2, SE δ), at the empirical bulk edge, at the SE-tuned cut;")
+    print("   cleaning (RIE, spectra.pruning.clean_matrix) with the SE (δ, t) and with (δ̂, t̂) from the spectrum")
+    print(
+        "   n_eff  phase  Ŝ       2δ−t    emp.edge tuned   | clean SE  clean emp  SE clean | opt-λ ERM  Bayes  |"
+        " SE/opt  emp/opt  emp/SE−1  δ̂/δ"
+    )
     for n_eff, group in rows.groupby("n_eff"):
         m = group.mean(numeric_only=True)
         optimal = m["optimal_excess_risk"]
         print(
             f"   {n_eff:6.3g} {group['rate_phase'].iloc[0]:5s} {m['excess_risk']:7.4f} "
-            f"{m['pruned_se_excess_risk']:7.4f}"
-            f"  {m['pruned_empirical_excess_risk']:7.4f}   {m['pruned_2delta_excess_risk']:7.4f} "
-            f"{m['pruned_tuned_excess_risk']:7.4f}  {optimal:7.4f}    {m['pruned_tuned_excess_risk'] / optimal:5.2f}"
-            f"      {m['pruned_empirical_excess_risk'] / m['pruned_se_excess_risk'] - 1:+6.1%}"
-            f"       {m['bayes_excess_risk']:7.4f}"
+            f"{m['pruned_2delta_excess_risk']:7.4f} {m['pruned_empirical_excess_risk']:7.4f}  "
+            f"{m['pruned_tuned_excess_risk']:7.4f} | {m['cleaned_se_excess_risk']:7.4f}   "
+            f"{m['cleaned_empirical_excess_risk']:7.4f}    {m['se_cleaned_excess_risk']:7.4f} |  "
+            f"{optimal:7.4f}   {m['bayes_excess_risk']:7.4f} |  {m['cleaned_se_excess_risk'] / optimal:5.2f}  "
+            f"{m['cleaned_empirical_excess_risk'] / optimal:6.2f}   "
+            f"{m['cleaned_empirical_excess_risk'] / m['cleaned_se_excess_risk'] - 1:+6.1%}   "
+            f"{m['empirical_delta'] / m['delta']:5.3f}"
         )
 
 

@@ -14,7 +14,7 @@ from .bulk import (
     predicted_outliers,
 )
 from .phases import PHASES, classify_spectrum
-from .pruning import prune_coefficients, prune_matrix, prune_spectrum
+from .pruning import clean_matrix, clean_spectrum, prune_coefficients, prune_matrix, prune_spectrum
 from .summary import SpectrumSummary, analyse_spectrum, weight_matrix_spectrum
 from .tail import PowerLawTailFit, fit_power_law_tail
 
@@ -27,6 +27,8 @@ __all__ = [
     "SpectrumSummary",
     "analyse_spectrum",
     "classify_spectrum",
+    "clean_matrix",
+    "clean_spectrum",
     "count_outliers",
     "estimate_bulk_edge",
     "estimate_noise_edge",

@@ -46,11 +46,13 @@ from ..errors import InputError
 from ..results import warn_not_converged
 from ..state_evolution.diagonal import expected_soft_threshold_mse
 from .bulk import free_convolution_edge, predicted_outliers
+from .pruning import clean_spectrum
 from .tail import _as_real_vector
 
 __all__ = [
     "ErrorDecomposition",
     "TunedThreshold",
+    "cleaned_quadratic_error",
     "decompose_diagonal_error",
     "decompose_quadratic_error",
     "draw_goe",
@@ -228,6 +230,45 @@ def draw_goe(d: int, n_draws: int, rng: np.random.Generator) -> np.ndarray:
         g = rng.standard_normal((d, d))
         out[k] = (g + g.T) / math.sqrt(2.0 * d)
     return out
+
+
+def cleaned_quadratic_error(
+    s: np.ndarray, delta: float, threshold: float, goe: np.ndarray, *, clean_delta: float | None = None
+) -> float:
+    """SE matrix error ‖Ξ − S*‖²_F/d of the cleaned estimator (:func:`~shallowscaling.spectra.pruning.clean_spectrum`).
+
+    Per draw Z_k, Ŝ = U diag((x − t)₊) Uᵀ with x, U the eigenpairs of S* + δZ_k, and Ξ = U diag(ξ) Uᵀ
+    with ξ = clean_spectrum((x − t)₊, clean_delta, t); the error is ‖ξ‖² + ‖s‖² − 2 Σ_j ξ_j w_j with
+    w_j = Σ_i s_i u_{ij}², averaged over the draws.
+
+    Parameters
+    ----------
+    s, delta, threshold, goe
+        As in :func:`decompose_quadratic_error`.
+    clean_delta : float, optional
+        The δ given to the cleaning (default ``delta``: the SE variant).
+
+    Returns
+    -------
+    float
+        In mse_S units (the excess risk is twice it).
+    """
+    s = _as_real_vector(s, "s", "target eigenvalues")
+    delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
+    threshold = check_real(threshold, "threshold", "threshold t = λε", lower=0.0)
+    goe = np.asarray(goe, dtype=float)
+    d = s.size
+    if goe.ndim != 3 or goe.shape[1:] != (d, d) or goe.shape[0] < 1:
+        raise InputError(f"`goe` (GOE draws) must have shape (K, {d}, {d}); got {goe.shape}")
+    clean_delta = delta if clean_delta is None else clean_delta
+    total = 0.0
+    for z in goe:
+        y = delta * z
+        y[np.diag_indices_from(y)] += s
+        x, u = scipy.linalg.eigh(y, driver="evd", overwrite_a=True, check_finite=False)
+        xi = clean_spectrum(np.maximum(x - threshold, 0.0), clean_delta, threshold)
+        total += float(xi @ xi - 2.0 * xi @ ((u * u).T @ s))
+    return float(s @ s) / d + total / (goe.shape[0] * d)
 
 
 def decompose_quadratic_error(

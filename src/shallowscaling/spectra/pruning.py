@@ -12,17 +12,36 @@ re-thresholds θ̂ at the noise edge δ√(2 log d) − t (our extension).
 
 A negative edge means that the threshold already removed the whole bulk (t > 2δ); pruning is
 then the identity, so every function here prunes at max(edge, 0).
+
+*Spectral cleaning* (:func:`clean_spectrum`, :func:`clean_matrix`, our extension) is the
+finite-d form of the same idea. Soft-thresholding at 2δ is optimal only as d → ∞: at d = 40–200
+with γ = 1 the target eigenvalues below the BBP threshold deform the bulk, and the cut of 2δ
+shrinks every learned outlier by 2δ, so that the pruned risk exceeds the unpruned one at
+n_eff ≥ d (SE, docs/science.md). The rotation-invariant estimator (RIE) of S* from the
+eigenvalues x_i of S* + δZ replaces each x_i by
+
+    ξ(x) = x − 2δ² Re g(x − iη),    g(z) = (1/d) Σ_j 1/(z − x_j)
+
+(Ledoit & Péché 2011; Bun, Allez, Bouchaud & Potters 2016 for additive GOE noise of variance
+δ²/d per entry). On a pure-noise semicircle bulk Re g(x) = x/(2δ²), so ξ = 0: the bulk is pruned
+exactly as by Corollary 2; on a BBP outlier x = s + δ²/s, g(x) = 1/s and ξ = s − δ²/s = s(1 −
+δ²/s²), the optimal shrinkage of a spike (its value times its squared overlap), where the
+soft-threshold gives (s − δ)²/s; inside a bulk deformed by hidden target eigenvalues it keeps
+what they carry.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from .._validation import check_real
 from ..errors import InputError
-from .tail import _as_real_vector
+from .bulk import _semicircle_quantile
+from .tail import DEFAULT_RELATIVE_CUT, _as_real_vector
 
-__all__ = ["prune_coefficients", "prune_matrix", "prune_spectrum"]
+__all__ = ["clean_matrix", "clean_spectrum", "prune_coefficients", "prune_matrix", "prune_spectrum"]
 
 
 def _check_edge(edge: float) -> float:
@@ -67,18 +86,111 @@ def prune_matrix(s_hat: np.ndarray, edge: float) -> np.ndarray:
     ndarray, shape (d, d)
         The pruned matrix, PSD and exactly symmetric.
     """
-    matrix = np.asarray(s_hat, dtype=float)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise InputError(f"`s_hat` (estimate Ŝ) must be a square matrix; got shape {matrix.shape}")
-    if not np.all(np.isfinite(matrix)):
-        raise InputError("`s_hat` (estimate Ŝ) must contain finite numbers only")
     cut = _check_edge(edge)
-    eigenvalues, vectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
+    eigenvalues, vectors = np.linalg.eigh(_check_matrix(s_hat))
     keep = eigenvalues > cut
     # Only the eigenvectors that survive enter the product: O(d² k) instead of O(d³).
     kept = vectors[:, keep]
     pruned = (kept * (eigenvalues[keep] - cut)) @ kept.T
     return 0.5 * (pruned + pruned.T)
+
+
+def _check_matrix(s_hat: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(s_hat, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise InputError(f"`s_hat` (estimate Ŝ) must be a square matrix; got shape {matrix.shape}")
+    if not np.all(np.isfinite(matrix)):
+        raise InputError("`s_hat` (estimate Ŝ) must contain finite numbers only")
+    return 0.5 * (matrix + matrix.T)
+
+
+def clean_spectrum(
+    eigenvalues: np.ndarray, delta: float, threshold: float, *, relative_cut: float = DEFAULT_RELATIVE_CUT
+) -> np.ndarray:
+    """Rotation-invariant cleaning of the spectrum of a soft-thresholded noisy target (module notes).
+
+    Parameters
+    ----------
+    eigenvalues : ndarray, shape (d,)
+        *All* d eigenvalues λ_i of Ŝ, zeros included (any order; the order is kept).
+    delta : float
+        Effective noise δ > 0 (SE, or an estimate from the spectrum such as
+        :attr:`~shallowscaling.spectra.bulk.BulkEdgeEstimate.noise_scale`).
+    threshold : float
+        The soft threshold t = λε ≥ 0 that produced Ŝ: x_i = λ_i + t for λ_i > 0.
+    relative_cut : float, default DEFAULT_RELATIVE_CUT
+        Eigenvalues ≤ relative_cut · max are zeros of the soft threshold (a solver or an
+        eigendecomposition leaves them at ±1e-16 or so, not exactly 0).
+
+    Returns
+    -------
+    ndarray, shape (d,)
+        ξ_i = (x_i − 2δ² Re g(x_i − iη))₊ for non-zero λ_i and 0 for the zeros, with η = δ/√d.
+
+    Notes
+    -----
+    The m₀ eigenvalues that the soft threshold set to zero had x ≤ t; their positions are lost.
+    g needs them, so they are filled in by the SE picture of the noise: the lower part of a
+    semicircle of radius 2δ whose centre c puts the mass m₀/d below t, at the quantiles
+    c + δ Q_sc((j − ½)/d), j = 1..m₀. Counting them at x = t instead raises the SE risk of the
+    cleaned estimator by 10–30 % at d = 80–200, γ = 1, λ = 1/d (the full spectrum, the oracle,
+    lowers it by another 15–20 %). The smoothing η = δ/√d spans about √d level spacings (δ/d
+    each): it averages the singular self-neighbour terms of the discrete sum; 0.5–2 times it
+    change that risk by ≤ 8 %. The negative part is cut because Ŝ and S* are PSD.
+
+    Examples
+    --------
+    A spike s = 2 on a semicircle bulk of radius 2 (δ = 1, d = 2000, t = 0: the negative half
+    is lost) has its outlier at s + δ²/s = 2.5, cleaned to s − δ²/s = 1.5; the bulk to ≈ 0 (its
+    mean square drops from 1/2 to 2.5e-4; the top few bulk eigenvalues keep 0.1–0.17, where the
+    smoothing η blurs the edge):
+
+    >>> from shallowscaling.spectra.bulk import _semicircle_quantile
+    >>> d = 2000
+    >>> bulk = _semicircle_quantile((np.arange(d - 1) + 0.5) / (d - 1))
+    >>> xi = clean_spectrum(np.maximum(np.append(bulk, 2.5), 0.0), 1.0, 0.0)
+    >>> round(float(xi[-1]), 2), bool(np.mean(xi[:-1] ** 2) < 1e-3)
+    (1.5, True)
+    """
+    values = _as_real_vector(eigenvalues, "eigenvalues", "spectrum of Ŝ")
+    delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
+    threshold = check_real(threshold, "threshold", "soft threshold t = λε", lower=0.0)
+    relative_cut = check_real(
+        relative_cut, "relative_cut", "relative zero cut", lower=0.0, upper=1.0, upper_inclusive=False
+    )
+    d = values.size
+    if d == 0:
+        raise InputError("`eigenvalues` (spectrum of Ŝ) must not be empty")
+    kept = values > relative_cut * max(float(np.max(values)), 0.0)
+    n_zero = d - int(np.count_nonzero(kept))
+    quantiles = _semicircle_quantile((np.arange(n_zero + 1) + 0.5) / d)
+    centre = threshold - delta * float(quantiles[-1] + quantiles[-2]) / 2.0 if n_zero else threshold
+    lost = np.minimum(centre + delta * quantiles[:n_zero], threshold)
+    x = values[kept] + threshold
+    everything = np.concatenate([x, lost])
+    eta = delta / math.sqrt(d)
+    # Re 1/(x_i − iη − x_j) = (x_i − x_j)/((x_i − x_j)² + η²): an O(d²) sum, d ≤ a few thousand.
+    gap = x[:, None] - everything[None, :]
+    hilbert = np.sum(gap / (gap * gap + eta * eta), axis=1) / d
+    out = np.zeros(d)
+    out[kept] = np.maximum(x - 2.0 * delta * delta * hilbert, 0.0)
+    return out
+
+
+def clean_matrix(s_hat: np.ndarray, delta: float, threshold: float) -> np.ndarray:
+    """U diag(ξ) Uᵀ with ξ = :func:`clean_spectrum` of the eigenvalues of Ŝ = U diag(λ) Uᵀ.
+
+    Returns
+    -------
+    ndarray, shape (d, d)
+        PSD and exactly symmetric.
+    """
+    eigenvalues, vectors = np.linalg.eigh(_check_matrix(s_hat))
+    cleaned = clean_spectrum(eigenvalues, delta, threshold)
+    keep = cleaned > 0.0
+    kept = vectors[:, keep]
+    out = (kept * cleaned[keep]) @ kept.T
+    return 0.5 * (out + out.T)
 
 
 def prune_coefficients(theta_hat: np.ndarray, edge: float) -> np.ndarray:

@@ -41,13 +41,14 @@ from ..spectra.bulk import (
     predicted_noise_edge,
 )
 from ..spectra.decomposition import (
+    cleaned_quadratic_error,
     decompose_diagonal_error,
     decompose_quadratic_error,
     draw_goe,
     tune_diagonal_threshold,
     tune_quadratic_threshold,
 )
-from ..spectra.pruning import prune_coefficients, prune_matrix
+from ..spectra.pruning import clean_matrix, prune_coefficients, prune_matrix
 from ..spectra.summary import SpectrumSummary, analyse_spectrum, weight_matrix_spectrum
 from ..spectra.tail import DEFAULT_RELATIVE_CUT, PowerLawTailFit, fit_power_law_tail
 from .predict import predict_point
@@ -131,9 +132,14 @@ PRUNING_COLUMNS = (
     "pruned_empirical_excess_risk",
     "pruned_2delta_excess_risk",
     "pruned_tuned_excess_risk",
+    "empirical_delta",
+    "empirical_threshold",
+    "cleaned_se_excess_risk",
+    "cleaned_empirical_excess_risk",
     "se_excess_risk",
     "se_pruned_excess_risk",
     "se_tuned_pruned_excess_risk",
+    "se_cleaned_excess_risk",
     "delta",
     "threshold",
     "optimal_lam",
@@ -500,6 +506,13 @@ def prune_point(
     by max λ(stored): ~0 when the refit reproduced the fit job. ``se_pruned_excess_risk`` and
     ``se_tuned_pruned_excess_risk`` are the SE risks of the estimator pruned at the SE edge and at
     the tuned one: soft thresholds of S* + δZ at the corresponding level, on the SE's own draws.
+    ``cleaned_se_excess_risk`` is the risk of the cleaned Ŝ,
+    :func:`~shallowscaling.spectra.pruning.clean_matrix` with the SE (δ, t), and
+    ``cleaned_empirical_excess_risk`` that with (δ̂, t̂) read from the spectrum alone
+    (``empirical_delta``, ``empirical_threshold``: the noise scale and the shift, floored at 0, of
+    :func:`~shallowscaling.spectra.bulk.estimate_bulk_edge`); ``se_cleaned_excess_risk`` is the SE
+    risk of the cleaned estimator on the SE's draws
+    (:func:`~shallowscaling.spectra.decomposition.cleaned_quadratic_error`).
 
     At finite d the SE bulk edge lies well above 2δ: the target eigenvalues below the BBP
     threshold smear into the noise bulk and shift it (1.5–3 δ at d = 80–200, γ = 1). Pruning at
@@ -533,6 +546,7 @@ def prune_point(
             2.0 * decompose_quadratic_error(s, delta, max(se_edge + threshold, threshold), goe, width=width).total
         )
         tuned = tune_quadratic_threshold(s, delta, threshold, goe)
+        se_cleaned = 2.0 * cleaned_quadratic_error(s, delta, threshold, goe)
         optimal_lam, optimal_risk, bayes_risk = _reference_risks(
             model, d, gamma, noise, n, seed, s, normalization, n_draws, width
         )
@@ -548,11 +562,23 @@ def prune_point(
             eigenvalues = np.sort(np.linalg.eigvalsh(s_hat))[::-1]
             scale = max(float(stored.max(initial=0.0)), np.finfo(float).tiny)
             gap = float(np.max(np.abs(eigenvalues - stored))) / scale if stored.size == d else math.inf
-            empirical_edge = estimate_bulk_edge(eigenvalues).bulk_edge
+            estimate = estimate_bulk_edge(eigenvalues)
+            empirical_edge = estimate.bulk_edge
             edge_2delta = 2.0 * delta - threshold
+            # The spectrum's own δ̂ and t̂: the semicircle fit from the zero boundary,
+            # λ = δ̂ y − T, read with the noise bulk centred at 0 (t̂ = T; T < 0 means no visible shift).
+            empirical_delta = float(estimate.noise_scale)
+            empirical_threshold = (
+                max(float(estimate.threshold_shift), 0.0) if math.isfinite(empirical_delta) else math.nan
+            )
 
             def risk(edge: float, s_hat=s_hat, s_star=problem.s_star) -> float:
                 return 2.0 * float(np.sum((prune_matrix(s_hat, edge) - s_star) ** 2)) / d
+
+            def cleaned_risk(delta_: float, threshold_: float, s_hat=s_hat, s_star=problem.s_star) -> float:
+                if not (math.isfinite(delta_) and delta_ > 0.0):
+                    return math.nan
+                return 2.0 * float(np.sum((clean_matrix(s_hat, delta_, threshold_) - s_star) ** 2)) / d
 
             row = {
                 "converged": bool(fit.converged),
@@ -566,9 +592,14 @@ def prune_point(
                 "tuned_edge": tuned.edge,
                 "pruned_2delta_excess_risk": risk(edge_2delta),
                 "pruned_tuned_excess_risk": risk(tuned.edge),
+                "empirical_delta": empirical_delta,
+                "empirical_threshold": empirical_threshold,
+                "cleaned_se_excess_risk": cleaned_risk(delta, threshold),
+                "cleaned_empirical_excess_risk": cleaned_risk(empirical_delta, empirical_threshold),
                 "se_excess_risk": se["excess_risk"],
                 "se_pruned_excess_risk": se_pruned,
                 "se_tuned_pruned_excess_risk": 2.0 * tuned.error,
+                "se_cleaned_excess_risk": se_cleaned,
                 "delta": delta,
                 "threshold": threshold,
                 "optimal_lam": optimal_lam,
@@ -641,11 +672,16 @@ def _prune_diagonal(problem: Problem, rows: pd.DataFrame, point: dict, replicate
         "tuned_edge": tuned.edge,
         "pruned_2delta_excess_risk": math.nan,
         "pruned_tuned_excess_risk": risk(tuned.edge),
+        "empirical_delta": math.nan,
+        "empirical_threshold": math.nan,
+        "cleaned_se_excess_risk": math.nan,
+        "cleaned_empirical_excess_risk": math.nan,
         "se_excess_risk": se["excess_risk"],
         "se_pruned_excess_risk": float(
             np.mean(expected_soft_threshold_mse(theta_star, delta, max(se_edge, 0.0) + threshold))
         ),
         "se_tuned_pruned_excess_risk": tuned.error,
+        "se_cleaned_excess_risk": math.nan,
         "delta": delta,
         "threshold": threshold,
         "optimal_lam": optimal_lam,
