@@ -7,7 +7,8 @@ Run (after the default study, e.g. ``snakemake --cores 2 --directory WORK``)::
 Prints, in order:
 
 1. HT-SR tail exponent α̂ of the trained quadratic networks in the heavy-tailed phase II at the
-   largest d of the study, against 1 + 1/γ (from ``results/tables/spectra_quadratic.parquet``);
+   largest d of the study, against 1 + 1/γ (from ``results/tables/spectra_quadratic.parquet``),
+   and (1b, ``--tail-d D ...``) on fresh fits at larger d at the same λ exponent and κ;
 2. the SE-predicted bulk edge (free-convolution edge − t, and 2δ − t) against the edge estimated
    from the trained spectrum, and predicted against observed outlier counts, on fresh convex fits
    at d ≥ 100 with λ = 1/d (``--edge-d``; a noise bulk exists at weak λ), then on the study's
@@ -16,7 +17,9 @@ Prints, in order:
 4. pruning at λ = 1/d in the overfitting phases (κ ≥ 0.8: IV, peak, VIa) at the largest d:
    risk before / after pruning at 2δ − t, the empirical edge and the SE-tuned cut, and after
    cleaning with the SE δ and with δ̂ from the spectrum, against the optimal-λ ERM SE risk and the
-   Bayes-optimal SE risk (from the table).
+   Bayes-optimal SE risk (from the table);
+5. the diagonal analogue at the largest d: re-thresholding θ̂ at the noise edge, the empirical
+   edge, the SE-tuned cut and the SURE cut (SE δ and δ̂ from θ̂).
 """
 
 from __future__ import annotations
@@ -54,6 +57,28 @@ def heavy_tails(spectra: pd.DataFrame) -> None:
         )
     target = 1 + 1 / rows["gamma"].iloc[0]
     print(f"   all phase-II fits: mean α̂ = {rows['tail_exponent'].mean():.3f} (1 + 1/γ = {target:.3f})")
+
+
+def heavy_tails_at(d: int, spectra: pd.DataFrame, replicates: int) -> None:
+    """α̂ of fresh convex fits at dimension d, at the (ℓ, κ) of the study's phase-II points."""
+    study_d = spectra["d"].max()
+    rows = spectra[(spectra["d"] == study_d) & (spectra["rate_phase"] == "II")]
+    print(f"1b. tail exponent in phase II, quadratic, fresh fits at d = {d} (same ℓ and κ = log_d n_eff as above)")
+    print("   ℓ      n_eff   α̂ per replicate          mean    1+1/γ  reference  n_tail")
+    for (ell, n_eff, gamma), _ in rows.groupby(["lam_exponent", "n_eff", "gamma"]):
+        kappa = math.log(n_eff) / math.log(study_d)
+        n = round(d ** (kappa + 1))
+        summaries = [
+            analyse_spectrum(fit_point("quadratic", "convex", d, gamma, 0.5, n, d**ell, SEED, r, tol=1e-7).weights)
+            for r in range(replicates)
+        ]
+        values = np.array([s.tail_exponent for s in summaries])
+        k = round(np.mean([s.n_nonzero for s in summaries]))
+        reference = analyse_spectrum(power_law_spectrum(d, float(gamma))[:k]).tail_exponent if k > 1 else math.nan
+        print(
+            f"   {ell:5.2f} {n / d:8.3g}   {np.array2string(values, precision=2):24s} {np.nanmean(values):5.2f}   "
+            f"{1 + 1 / gamma:5.2f}  {reference:6.2f}    {np.mean([s.n_tail for s in summaries]):5.1f}"
+        )
 
 
 def bulk_edges(edge_d: list[int], kappas: list[float], spectra: pd.DataFrame) -> None:
@@ -117,17 +142,46 @@ def pruning(table: pd.DataFrame) -> None:
         )
 
 
+def diagonal_pruning(table: pd.DataFrame) -> None:
+    d = table["d"].max()
+    rows = table[table["d"] == d]
+    print(f"5. diagonal re-thresholding at λ = 1/d, d = {d} (means over replicates; excess risk)")
+    print(
+        "   n_eff    phase  θ̂       noise edge  emp.edge  tuned   | SURE SE   SURE emp | opt-λ ERM  Bayes  |"
+        " SURE/opt  emp/opt"
+    )
+    for n_eff, group in rows.groupby("n_eff"):
+        m = group.mean(numeric_only=True)
+        optimal = m["optimal_excess_risk"]
+        print(
+            f"   {n_eff:7.4g} {group['rate_phase'].iloc[0]:5s} {m['excess_risk']:7.4f}  "
+            f"{m['pruned_se_excess_risk']:7.4f}"
+            f"    {m['pruned_empirical_excess_risk']:7.4f}  {m['pruned_tuned_excess_risk']:7.4f} | "
+            f"{m['cleaned_se_excess_risk']:7.4f}   {m['cleaned_empirical_excess_risk']:7.4f} |  {optimal:7.4f}  "
+            f"{m['bayes_excess_risk']:7.4f} |  {m['cleaned_se_excess_risk'] / optimal:5.2f}    "
+            f"{m['cleaned_empirical_excess_risk'] / optimal:5.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, required=True, help="the study's results/ folder")
     parser.add_argument("--edge-d", type=int, nargs="+", default=[100], help="dimensions of the bulk-edge fits")
     parser.add_argument("--kappas", type=float, nargs="+", default=[0.5, 0.8, 1.0], help="κ = log_d n_eff")
+    parser.add_argument("--tail-d", type=int, nargs="*", default=[], help="dimensions of fresh phase-II tail fits")
+    parser.add_argument("--replicates", type=int, default=3, help="replicates of the fresh tail fits")
+    parser.add_argument("--only-tails", action="store_true", help="print sections 1 and 1b only")
     args = parser.parse_args()
     spectra = pd.read_parquet(args.results / "tables" / "spectra_quadratic.parquet")
     heavy_tails(spectra)
+    for d in args.tail_d:
+        heavy_tails_at(d, spectra, args.replicates)
+    if args.only_tails:
+        return
     bulk_edges(args.edge_d, args.kappas, spectra)
     decomposition(pd.concat([spectra, pd.read_parquet(args.results / "tables" / "spectra_diagonal.parquet")]))
     pruning(pd.read_parquet(args.results / "tables" / "pruning_quadratic.parquet"))
+    diagonal_pruning(pd.read_parquet(args.results / "tables" / "pruning_diagonal.parquet"))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ rotation-invariant estimator (quadratic, :func:`shallowscaling.spectra.pruning.c
 with the SE δ (filled triangles) and with δ̂ from the spectrum alone (open triangles); lines:
 the SE risk of the cleaned estimator and of the estimator pruned at the tuned cut, the ERM SE
 risk at the optimal λ, and the Bayes-optimal SE risk (dashed) where computed. (Diagonal: the SE
-noise edge δ√(2 log d) − t replaces 2δ − λε, and there is no cleaning.) The table also holds
-the risk after pruning at the SE free-convolution bulk edge (``pruned_se_excess_risk``), not
-drawn: at these d that edge lies among the learned features.
+noise edge δ√(2 log d) − t replaces 2δ − λε, and the cleaning is the re-threshold chosen by SURE,
+:func:`shallowscaling.spectra.pruning.sure_edge`.) The table also holds
+the quadratic risk after pruning at the SE free-convolution bulk edge (``pruned_se_excess_risk``),
+not drawn: at these d that edge lies among the learned features.
 Means over replicates with standard errors. One column per d, one row per (γ, Δ).
 """
 
@@ -28,18 +29,25 @@ from .style import NOT_CONVERGED_COLOR, apply_style
 
 __all__ = ["draw_fig8"]
 
-#: (column, label, marker, colour, filled) of the simulated estimators.
-SIMULATED = (
-    ("excess_risk", "trained weights", "o", "#000000", True),
-    ("pruned_2delta_excess_risk", "pruned at 2δ − λε (Corollary 2)", "x", "#CC79A7", True),
-    ("pruned_empirical_excess_risk", "pruned at the empirical bulk edge", "s", "#0072B2", False),
-    ("pruned_tuned_excess_risk", "pruned at the SE-tuned cut", "D", "#009E73", False),
-    ("cleaned_se_excess_risk", "cleaned (RIE), SE δ", "^", "#D55E00", True),
-    ("cleaned_empirical_excess_risk", "cleaned (RIE), δ̂ from the spectrum", "^", "#E69F00", False),
-)
+#: (column, label, marker, colour, filled) of the simulated estimators; the second entry is the
+#: SE-edge pruning of each model (Corollary 2's 2δ − λε; the diagonal noise edge δ√(2 log d) − t).
+SIMULATED = {
+    model: (
+        ("excess_risk", "trained weights", "o", "#000000", True),
+        edge,
+        ("pruned_empirical_excess_risk", "pruned at the empirical edge", "s", "#0072B2", False),
+        ("pruned_tuned_excess_risk", "pruned at the SE-tuned cut", "D", "#009E73", False),
+        ("cleaned_se_excess_risk", f"cleaned ({cleaning}), SE δ", "^", "#D55E00", True),
+        ("cleaned_empirical_excess_risk", f"cleaned ({cleaning}), δ̂ from the weights", "^", "#E69F00", False),
+    )
+    for model, edge, cleaning in (
+        ("quadratic", ("pruned_2delta_excess_risk", "pruned at 2δ − λε (Corollary 2)", "x", "#CC79A7", True), "RIE"),
+        ("diagonal", ("pruned_se_excess_risk", "pruned at the SE noise edge", "x", "#CC79A7", True), "SURE cut"),
+    )
+}
 #: (column, label, colour, line style) of the SE curves.
 THEORY = (
-    ("se_cleaned_excess_risk", "SE, cleaned (RIE)", "#D55E00", "-"),
+    ("se_cleaned_excess_risk", "SE, cleaned", "#D55E00", "-"),
     ("se_tuned_pruned_excess_risk", "SE, pruned at the tuned cut", "#009E73", ":"),
     ("optimal_excess_risk", "ERM SE at the optimal λ", "#56B4E9", "-"),
     ("bayes_excess_risk", "Bayes-optimal SE", "#000000", "--"),
@@ -63,7 +71,7 @@ def draw_fig8(table: pd.DataFrame, model: str) -> plt.Figure:
             ax = axes[row, col]
             part = table[(table["gamma"] == gamma) & (table["noise"] == noise) & (table["d"] == d)]
             grouped = part.groupby("n_eff", sort=True)
-            for column, label, marker, color, filled in SIMULATED:
+            for column, label, marker, color, filled in SIMULATED[model]:
                 means = grouped[column].mean()
                 if not np.isfinite(means).any():
                     continue

@@ -14,7 +14,7 @@ from .bulk import (
     predicted_outliers,
 )
 from .phases import PHASES, classify_spectrum
-from .pruning import clean_matrix, clean_spectrum, prune_coefficients, prune_matrix, prune_spectrum
+from .pruning import clean_matrix, clean_spectrum, prune_coefficients, prune_matrix, prune_spectrum, sure_edge
 from .summary import SpectrumSummary, analyse_spectrum, weight_matrix_spectrum
 from .tail import PowerLawTailFit, fit_power_law_tail
 
@@ -41,5 +41,6 @@ __all__ = [
     "prune_coefficients",
     "prune_matrix",
     "prune_spectrum",
+    "sure_edge",
     "weight_matrix_spectrum",
 ]

@@ -48,7 +48,7 @@ from ..spectra.decomposition import (
     tune_diagonal_threshold,
     tune_quadratic_threshold,
 )
-from ..spectra.pruning import clean_matrix, prune_coefficients, prune_matrix
+from ..spectra.pruning import clean_matrix, prune_coefficients, prune_matrix, sure_edge
 from ..spectra.summary import SpectrumSummary, analyse_spectrum, weight_matrix_spectrum
 from ..spectra.tail import DEFAULT_RELATIVE_CUT, PowerLawTailFit, fit_power_law_tail
 from .predict import predict_point
@@ -523,7 +523,10 @@ def prune_point(
     Diagonal [our extension]: θ̂ is re-thresholded at the noise edge δ√(2 log d) − t (SE), at the
     one estimated from θ̂ (:func:`~shallowscaling.spectra.bulk.estimate_noise_edge`) or at the
     SE-tuned τ* − t (:func:`~shallowscaling.spectra.decomposition.tune_diagonal_threshold`);
-    ``se_pruned_excess_risk`` = (1/d) Σ_i E(η(θ*_i + δz; δ√(2 log d)) − θ*_i)².
+    ``se_pruned_excess_risk`` = (1/d) Σ_i E(η(θ*_i + δz; δ√(2 log d)) − θ*_i)². Its "cleaning" is
+    the re-threshold chosen by SURE (:func:`~shallowscaling.spectra.pruning.sure_edge`) with the SE
+    (δ, t) and with (δ̂, t̂) of ``estimate_noise_edge``; ``se_cleaned_excess_risk`` is then the SE
+    risk at the tuned cut, the d → ∞ limit of the SURE cut.
 
     ``optimal_excess_risk`` is the ERM SE risk at the λ that minimises it (``predict --lam
     optimal``) and ``bayes_excess_risk`` the Bayes-optimal SE risk of the same teacher.
@@ -649,7 +652,9 @@ def _prune_diagonal(problem: Problem, rows: pd.DataFrame, point: dict, replicate
     )
     delta, threshold = float(result.delta), float(result.threshold)
     se_edge = predicted_noise_edge(d, delta, threshold)
-    empirical_edge = estimate_noise_edge(theta_hat).noise_edge
+    estimate = estimate_noise_edge(theta_hat)
+    empirical_edge = estimate.noise_edge
+    empirical_delta, empirical_threshold = float(estimate.noise_scale), max(float(estimate.threshold_shift), 0.0)
     tuned = tune_diagonal_threshold(theta_star, delta, threshold)
     optimal_lam, optimal_risk, bayes_risk = _reference_risks(
         "diagonal", d, point["gamma"], point["noise"], n, seed, theta_star, normalization, 1, None
@@ -672,16 +677,22 @@ def _prune_diagonal(problem: Problem, rows: pd.DataFrame, point: dict, replicate
         "tuned_edge": tuned.edge,
         "pruned_2delta_excess_risk": math.nan,
         "pruned_tuned_excess_risk": risk(tuned.edge),
-        "empirical_delta": math.nan,
-        "empirical_threshold": math.nan,
-        "cleaned_se_excess_risk": math.nan,
-        "cleaned_empirical_excess_risk": math.nan,
+        "empirical_delta": empirical_delta,
+        "empirical_threshold": empirical_threshold,
+        "cleaned_se_excess_risk": risk(sure_edge(theta_hat, delta, threshold)),
+        "cleaned_empirical_excess_risk": (
+            risk(sure_edge(theta_hat, empirical_delta, empirical_threshold))
+            if math.isfinite(empirical_delta) and empirical_delta > 0.0
+            else math.nan
+        ),
         "se_excess_risk": se["excess_risk"],
         "se_pruned_excess_risk": float(
             np.mean(expected_soft_threshold_mse(theta_star, delta, max(se_edge, 0.0) + threshold))
         ),
         "se_tuned_pruned_excess_risk": tuned.error,
-        "se_cleaned_excess_risk": math.nan,
+        # SURE is an unbiased estimate of the SE risk of every cut: as d → ∞ its minimiser is the
+        # SE-tuned one, whose SE risk this is.
+        "se_cleaned_excess_risk": tuned.error,
         "delta": delta,
         "threshold": threshold,
         "optimal_lam": optimal_lam,
