@@ -100,18 +100,18 @@ def test_free_convolution_edge_closed_form_and_simulation(global_seed: int) -> N
 
 
 # Regimes at d = 400 with the tolerance on the relative error of the estimated edge, measured
-# against the free-convolution edge minus t. Pure noise and γ = 2 have semicircle bulks: worst
-# error 4.1 % over 10 seeds, acceptance 5 %. γ = 1, δ = 3 has a bulk deformed by the target
-# (edge 8 % beyond 2δ): worst 5.5 % over 10 seeds, tolerance 7 %.
+# against the free-convolution edge minus t. Worst error over 20 seeds: pure noise 3.2 %, γ = 2
+# with δ = 3 3.0 % and with δ = 0.3 6.3 % (seven spikes, some close to the edge), γ = 1 with δ = 3
+# (a bulk deformed by the target, edge 8 % beyond 2δ) 7.1 %; the tolerances sit above these.
 EDGE_REGIMES = [
     (None, 1.0, 0.0, 0.05),
     (None, 1.0, 0.5, 0.05),
-    (2.0, 0.3, 0.0, 0.05),
-    (2.0, 0.3, 0.5, 0.05),
+    (2.0, 0.3, 0.0, 0.08),
+    (2.0, 0.3, 0.5, 0.08),
     (2.0, 3.0, 0.0, 0.05),
     (2.0, 3.0, 0.5, 0.05),
-    (1.0, 3.0, 0.0, 0.07),
-    (1.0, 3.0, 0.5, 0.07),
+    (1.0, 3.0, 0.0, 0.09),
+    (1.0, 3.0, 0.5, 0.09),
 ]
 
 
@@ -134,8 +134,8 @@ def test_estimated_edge_matches_the_true_edge(global_seed: int) -> None:
 
 def test_estimated_edge_beats_the_asymptotic_edge_on_a_deformed_bulk(global_seed: int) -> None:
     # γ = 1, δ = 0.3 at d = 400: the bulk is mostly target eigenvalues smeared by the noise, its
-    # edge is 1.0 against 2δ = 0.6. The estimate (0.79 at seed 0) roughly halves the error of the
-    # SE value 2δ − t: over 10 seeds its error is 0.52–0.58 of the SE error, hence the 0.7.
+    # edge is 1.0 against 2δ = 0.6. Over 20 seeds the estimate is within 5.1 % of it (the SE
+    # value 2δ − t is 40 % off), hence 0.25 of the SE error (≈ 10 %).
     d, delta, threshold = 400, 0.3, 0.0
     s = power_law_spectrum(d, 1.0)
     truth = free_convolution_edge(s, delta) - threshold
@@ -143,7 +143,57 @@ def test_estimated_edge_beats_the_asymptotic_edge_on_a_deformed_bulk(global_seed
     assert se_error > 0.3 * truth
     z = _goe(d, make_rng(global_seed, "test-bulk-deformed"))
     estimate = estimate_bulk_edge(_thresholded_spectrum(s, delta, threshold, z))
-    assert abs(estimate.bulk_edge - truth) < 0.7 * se_error
+    assert abs(estimate.bulk_edge - truth) < 0.25 * se_error
+
+
+def _se_simulated_errors(global_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Relative edge errors and outlier-count errors of the estimator on SE-simulated spectra.
+
+    (δ, t) are the SE solution of the quadratic network at λ = 1/d, Δ = 0.5, unit power-law
+    target, rounded (``predict_point(..., n_draws=5)`` at n = d^{κ+1}); the spectra are
+    soft-threshold(diag(s) + δZ; t), two draws per point.
+    """
+    # (d, γ, κ): (δ, t)
+    points = {
+        (100, 1.0, 0.5): (1.8169, 1.8310),
+        (100, 1.0, 0.8): (0.9996, 0.0280),
+        (100, 1.0, 1.0): (0.4301, 0.0039),
+        (100, 2.0, 0.8): (0.9304, 0.0186),
+        (100, 0.6, 1.0): (0.4701, 0.0046),
+        (200, 1.0, 0.5): (2.0771, 2.3388),
+        (200, 1.0, 0.8): (1.2122, 0.0213),
+        (200, 1.0, 1.0): (0.4235, 0.0019),
+        (200, 1.0, 1.2): (0.2220, 0.0005),
+        (200, 2.0, 1.0): (0.4104, 0.0017),
+        (200, 0.6, 0.8): (1.3330, 0.0823),
+        (200, 0.6, 1.2): (0.2290, 0.0005),
+    }
+    rng = make_rng(global_seed, "test-bulk-se-simulated")
+    errors, count_errors = [], []
+    for (d, gamma, _), (delta, threshold) in points.items():
+        s = power_law_spectrum(d, gamma)
+        truth = free_convolution_edge(s, delta) - threshold
+        n_outliers = predicted_outliers(s, delta, threshold, truth + threshold).size
+        for _ in range(2):
+            estimate = estimate_bulk_edge(_thresholded_spectrum(s, delta, threshold, _goe(d, rng)))
+            errors.append(truth / estimate.bulk_edge - 1.0)
+            count_errors.append(estimate.n_outliers - n_outliers)
+    return np.abs(errors), np.abs(count_errors)
+
+
+def test_estimated_edge_accuracy_on_se_simulated_spectra(global_seed: int) -> None:
+    # On 384 such spectra (d = 100–300, γ ∈ {0.6, 1, 2}, κ ∈ {0.5, 0.8, 1, 1.2}, see the Notes of
+    # estimate_bulk_edge) the |relative error| has median 3.4 % and 90th percentile 8.9 %, 69 %
+    # are within 5 %; the margin-only outlier rule it replaced had 6.7 %, 23 %, 41 %. On these 24
+    # spectra, worst over seeds 0–19: median 4.2 %, 90th percentile 11.5 %, 62 % within 5 %,
+    # outlier count within ±2 in 96 % (seed 0: 3.9 %, 9.3 %, 62 %, 100 %). The old rule fails
+    # these bounds at every one of the 20 seeds (seed 0: 8.2 %, 22.7 %, 38 %, 75 %).
+    errors, count_errors = _se_simulated_errors(global_seed)
+    assert np.median(errors) < 0.05
+    assert np.quantile(errors, 0.9) < 0.13
+    assert np.mean(errors < 0.05) >= 0.5
+    # The outlier count is within the ±2 of the acceptance in all but rare cases.
+    assert np.mean(count_errors <= 2) >= 0.9
 
 
 def test_estimated_edge_is_scale_equivariant_and_order_free(global_seed: int) -> None:

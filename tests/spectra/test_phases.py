@@ -76,8 +76,9 @@ def test_gaussian_weights_are_random_like(aspect: float, d: int, global_seed: in
     # HT-SR's null model: W with i.i.d. Gaussian entries has a Marchenko–Pastur ESD, a compact
     # bulk without outliers (nor zeros when p ≥ d). Its tail fit returns α̂ = 3–12 over less than
     # a factor 3, which must not read as a heavy tail (nor, without zeros, as rank collapse).
-    # The bulk-edge estimator sees up to 2 spurious outliers in about a third of such spectra
-    # (its Tracy–Widom margin is sized for a semicircle bulk), which reads as bleeding-out.
+    # Without zeros the bulk-edge estimator counts outliers by its Tracy–Widom margin alone, which
+    # is sized for a semicircle edge: one spurious outlier appears in 8 of 80 such spectra (10
+    # seeds), which reads as bleeding-out.
     p = int(aspect * d)
     w = make_rng(global_seed, "test-phases-gaussian", d, p).standard_normal((p, d))
     summary = analyse_spectrum(weight_matrix_spectrum(w))
@@ -92,11 +93,15 @@ def test_heavy_tailed_weights_and_spiked_gaussian_weights(d: int, global_seed: i
     # (α = 1 + 1.5/2 = 1.75 in the large-d limit) spanning decades.
     heavy = analyse_spectrum(weight_matrix_spectrum(rng.standard_t(1.5, (2 * d, d))))
     assert heavy.phase == "heavy-tailed", heavy
-    # A Gaussian bulk plus three rank-one directions: spikes outside a bulk, no heavy tail. (With
+    # A Gaussian bulk plus three rank-one directions: spikes outside a bulk, no heavy tail. At
+    # d = 400 all three stand 3+ Tracy–Widom units above the edge (10 of 10 seeds); at d = 100 the
+    # same strength is near the BBP threshold and 0–3 are seen, so only d = 400 is checked. (With
     # spikes 4× the edge instead of 2× the tail fit runs from inside the bulk through the spikes
     # and reads heavy-tailed, as WeightWatcher's α does: see the classify_spectrum notes.)
+    if d < 400:
+        return
     spikes = rng.standard_normal((2 * d, 3)) @ rng.standard_normal((3, d)) / np.sqrt(d)
     w = rng.standard_normal((2 * d, d)) + 1.5 * spikes
     spiked = analyse_spectrum(weight_matrix_spectrum(w))
-    assert spiked.n_outliers >= 3
+    assert spiked.n_outliers == 3
     assert spiked.phase in ("bulk+spikes", "bulk-decay", "bleeding-out"), spiked
