@@ -258,3 +258,15 @@ def test_noise_edge_prediction_and_estimate(global_seed: int) -> None:
 def test_bad_arguments_name_the_constraint(call, fragment: str) -> None:
     with pytest.raises(InputError, match=fragment):
         call()
+
+
+def test_degenerate_spectrum_with_a_tiny_noise_scale() -> None:
+    # A noiseless fit at n ≪ d (d = 40, n = 6): two spikes over 34 eigenvalues equal to 1e-13,
+    # whose semicircle fit gives δ̂ ~ 1e-18. The separation criterion's root bracket must still
+    # hold (it raised "f(a) and f(b) must have different signs"); 36 non-zero eigenvalues with
+    # no resolvable bulk read as no bulk.
+    spectrum = np.concatenate(
+        [[0.36838635, 0.21198264], 0.038724438 * (1 + 1e-13 * np.arange(34)), [3e-17, 1e-17, 0.0, -2e-17]]
+    )
+    estimate = estimate_bulk_edge(spectrum)
+    assert estimate.bulk_edge == 0.0 and estimate.n_bulk == 0 and estimate.n_outliers == 36

@@ -302,8 +302,11 @@ def _bulk_component(s: np.ndarray, delta: float) -> tuple[float, int]:
             excess, bounds=(low, high), method="bounded", options={"xatol": 1e-12 * (high - low)}
         )
         if dip.fun < 0.0:
-            # F → +∞ at the left end, F(dip.x) < 0: the bracket holds exactly one root.
-            root = optimize.brentq(excess, low + 1e-12 * (high - low), float(dip.x), xtol=1e-14, rtol=1e-12)
+            # F → +∞ at the left end, F(dip.x) < 0: the bracket holds exactly one root. F(low + ε)
+            # ≥ weight/ε² − 1 > 0 needs ε < √weight, which 1e-12 of the gap may not be when δ is
+            # tiny (a noiseless fit at n ≪ d gave δ̂ ≈ 1e-9 with many repeated eigenvalues).
+            left = low + min(1e-12 * (high - low), 0.5 * math.sqrt(weight))
+            root = optimize.brentq(excess, left, float(dip.x), xtol=1e-14, rtol=1e-12)
             return edge_at(root), d - 1 - int(j)
     top = float(s[-1])
     # Above max s, F decreases from +∞ to 0, and F(top + 2δ) ≤ 1/4 brackets the root (at
