@@ -261,7 +261,7 @@ def test_bad_arguments_name_the_constraint(call, fragment: str) -> None:
 
 
 def test_degenerate_spectrum_with_a_tiny_noise_scale() -> None:
-    # A noiseless fit at n ≪ d (d = 40, n = 6): two spikes over 34 eigenvalues equal to 1e-13,
+    # A noiseless fit at n ≪ d (d = 40, n = 6): two spikes over 34 eigenvalues equal within 1e-13,
     # whose semicircle fit gives δ̂ ~ 1e-18. The separation criterion's root bracket must still
     # hold (it raised "f(a) and f(b) must have different signs"); 36 non-zero eigenvalues with
     # no resolvable bulk read as no bulk.
