@@ -443,9 +443,7 @@ def network_vs_torch(d: int, repeats: int) -> list[Row]:
 def _network_fit(x, y, lam: float, cap: int):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit_quadratic_network(
-            x, y, lam, seeding.make_rng(SEED, "bench-network-init"), gtol=1e-300, max_iter=cap
-        )
+        return fit_quadratic_network(x, y, lam, seeding.make_rng(SEED, "bench-network-init"), gtol=1e-300, max_iter=cap)
 
 
 def _torch_lbfgs(x: np.ndarray, y: np.ndarray, lam: float, target: float) -> tuple[bool, float, int]:
@@ -605,8 +603,11 @@ def state_evolution(quick: bool, repeats: int) -> list[Row]:
         points = bench_diagonal_se.POINTS
         rows.append(
             _se_row(
-                "diagonal SE", case.format(points=len(points)), "< 0.1 s per point",
-                [lambda n=n, lam=lam: solve(theta_star, n, lam, 0.5) for n, lam in points], repeats,
+                "diagonal SE",
+                case.format(points=len(points)),
+                "< 0.1 s per point",
+                [lambda n=n, lam=lam: solve(theta_star, n, lam, 0.5) for n, lam in points],
+                repeats,
             )
         )
     ratios = (0.25, 1.0, 4.0) if not quick else (1.0,)
