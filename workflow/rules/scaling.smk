@@ -48,9 +48,12 @@ rule scaling_heatmap:
         margin=SCALING["margin"],
         tol=SCALING["tol"],
         code=code_hash("io", *SCALING_TASK_MODULES),
+    threads: 1
     shell:
-        "python -m shallowscaling exponents heatmap --se {input} --margin {params.margin} --tol {params.tol}"
-        " --output {output} 2> {log}"
+        THREADS_ENV + (
+            " python -m shallowscaling exponents heatmap --se {input} --margin {params.margin} --tol {params.tol}"
+            " --output {output} 2> {log}"
+        )
 
 
 rule scaling_exponents:
@@ -82,10 +85,13 @@ rule scaling_exponents:
         resamples=SCALING["bootstrap"]["resamples"],
         confidence=SCALING["bootstrap"]["confidence"],
         code=code_hash("io", *SCALING_TASK_MODULES),
+    threads: 1
     shell:
-        "python -m shallowscaling exponents table --se {input.se} --fits {input.fits} --seed {params.seed}"
-        " --resamples {params.resamples} --confidence {params.confidence}"
-        " --output {output.table} --csv {output.csv} --html {output.html} 2> {log}"
+        THREADS_ENV + (
+            " python -m shallowscaling exponents table --se {input.se} --fits {input.fits} --seed {params.seed}"
+            " --resamples {params.resamples} --confidence {params.confidence}"
+            " --output {output.table} --csv {output.csv} --html {output.html} 2> {log}"
+        )
 
 
 rule figure_fig1:

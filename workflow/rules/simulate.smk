@@ -13,10 +13,15 @@ rule teacher:
         replicates=lambda w: config[w.model]["replicates"],
         normalization=config["normalization"],
         code=code_hash(*COMMON_MODULES, "tasks/problem.py", "tasks/teacher.py"),
+    # The Haar basis is a QR of a d×d Gaussian: one BLAS thread, as everywhere, so that its bits do
+    # not depend on the cores of the machine that runs the job.
+    threads: 1
     shell:
-        "python -m shallowscaling teacher {wildcards.model} --d {wildcards.d} --gamma {wildcards.gamma}"
-        " --seed {params.seed} --replicates {params.replicates} --normalization {params.normalization}"
-        " --output {output} 2> {log}"
+        THREADS_ENV + (
+            " python -m shallowscaling teacher {wildcards.model} --d {wildcards.d} --gamma {wildcards.gamma}"
+            " --seed {params.seed} --replicates {params.replicates} --normalization {params.normalization}"
+            " --output {output} 2> {log}"
+        )
 
 
 rule fit:

@@ -1,0 +1,216 @@
+"""`shallowscaling plan`: Snakemake's own job list, calibrated costs, and the SLURM profile sized from them."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from shallowscaling.cli import main
+from shallowscaling.config import n_grid
+from shallowscaling.tasks import plan
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "tests" / "configs" / "tiny.yaml"
+PAPER = ROOT / "configs" / "paper.yaml"
+PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
+TSV_HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def _snakemake_job_counts(tmp_path: Path, overlay: Path) -> dict[str, int]:
+    """Snakemake's own "Job stats" table of a dry run into an empty folder."""
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--dry-run", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(tmp_path / "reference"), "--configfile", str(overlay)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    table = (done.stdout + done.stderr).split("Job stats:", 1)[1]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        match = re.match(r"^(\S+)\s+(\d+)\s*$", line)
+        if match is None:
+            break
+        counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def tiny_jobs() -> list[plan.PlannedJob]:
+    return plan.dry_run_jobs([TINY])
+
+
+@pytest.fixture(scope="module")
+def tiny_plan(tiny_jobs) -> plan.Plan:
+    return plan.estimate_plan(tiny_jobs, plan.study_config([TINY]), plan.load_cost_model())
+
+
+def test_plan_counts_the_jobs_of_snakemake_dry_run(tmp_path, capsys, monkeypatch, tiny_jobs) -> None:
+    expected = _snakemake_job_counts(tmp_path, TINY)
+    # The CLI on the jobs of the same dry run (made once for this module by the fixture).
+    monkeypatch.setattr(plan, "dry_run_jobs", lambda configfiles: tiny_jobs)
+    assert main(["plan", "--configfile", str(TINY), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    counts = {row["rule"]: row["jobs"] for row in report["rules"]}
+    assert counts == {rule: n for rule, n in expected.items() if rule != "total"}
+    assert report["jobs"] == expected["total"]
+    for row in report["rules"]:
+        if row["rule"] in plan.TARGET_RULES:
+            assert row["core_hours"] == 0.0  # `all` only names the targets
+            continue
+        for key in ("core_hours", "longest_job_hours", "peak_mem_mb", "core_hours_factor", "peak_mem_factor"):
+            assert math.isfinite(row[key]) and row[key] > 0, (row["rule"], key, row[key])
+        assert row["core_hours_factor"] >= 1.0 and row["peak_mem_factor"] >= 1.0
+    # The table the README shows: one line per rule and the total.
+    assert main(["plan", "--configfile", str(TINY)]) == 0
+    text = capsys.readouterr().out
+    assert f"{expected['total']} jobs" in text and re.search(rf"^total\s+{expected['total']}\s", text, re.M)
+
+
+def test_every_job_gets_its_sweep_and_replicates(tiny_plan) -> None:
+    # The inner points are read from the config as the rules do: a spectra job of the tiny study
+    # covers every n of its sweep for each of its 2 replicates.
+    config = plan.study_config([TINY])
+    points = plan.job_points("spectra", {"model": "quadratic", "d": "8"}, config)
+    assert [n for _, n, _ in points] == n_grid("quadratic", 8, config["quadratic"]["n_eff_exponent"])
+    assert {reps for *_, reps in points} == {config["quadratic"]["replicates"]}
+    assert (tiny_plan.jobs["seconds"] > 0).sum() == len(tiny_plan.jobs) - 1  # all but `all`
+
+
+def _write_tsv(path: Path, seconds: float, rss_mb: float, cpu: float = 0.0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(TSV_HEADER + f"{seconds}\t0:00:00\t{rss_mb}\t0\t0\t0\t0\t0\t0\t{cpu}\n")
+
+
+def test_calibration_recovers_known_exponents_from_synthetic_benchmark_files(tmp_path) -> None:
+    run = tmp_path / "run"
+    config = plan.study_config()
+    # scaling_se, whose d exponent is fitted: s = 2 + c·G·d^0.7, G the grid points of a job.
+    for d in (10, 100, 1000, 10000, 100000, 1000000):
+        (grid,) = plan.job_points("scaling_se", {"model": "diagonal", "d": str(d), "noise": "0.5"}, config)
+        _write_tsv(run / f"benchmarks/rules/scaling/se/diagonal/d{d}_gamma1_noise0.5.tsv",
+                   2.0 + 3e-6 * grid[2] * d**0.7, 150.0)  # fmt: skip
+    # Quadratic fits: s = 0.5 + Σ_replicates 1.5e-10 · iterations · n d², iterations + 1 =
+    # exp(P(κ) + 0.2 log d), with the tables of iterations where the run writes them.
+    rng = np.random.default_rng(0)
+    for d in (20, 40, 80, 160):
+        for kappa in (-0.3, 0.2, 0.6, 1.0):
+            n = round(d ** (1 + kappa))
+            iterations = np.round(np.exp(4.0 + kappa + 0.2 * np.log(d)) * rng.uniform(0.8, 1.25, 3)) - 1
+            stem = f"d{d}_gamma1_noise0.5_lexp-1_n{n}"
+            _write_tsv(run / f"benchmarks/rules/fit/quadratic/convex/{stem}.tsv",
+                       0.5 + 1.5e-10 * iterations.sum() * n * d**2, 150.0 + 1.5e-5 * n * d)  # fmt: skip
+            table = run / f"results/fits/quadratic/convex/{stem}.parquet"
+            table.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame({"replicate": [0, 1, 2], "iterations": iterations.astype(int)}).to_parquet(table)
+    model = plan.calibrate_cost_model([(run / "benchmarks", [])])
+
+    scaling = model["classes"]["scaling_se/diagonal"]["seconds"]
+    assert "d_exponent" in scaling["free"]
+    # Noiseless synthetic data: recovered to the solver's tolerance (1e-10), well within 1e-4.
+    assert scaling["d_exponent"] == pytest.approx(0.7, abs=1e-4)
+    assert scaling["base"] == pytest.approx(2.0, rel=1e-4)
+    fit = model["classes"]["fit/quadratic/convex"]
+    # The fits' exponents stay at their complexity, O(n d²) per iteration; the rate is recovered.
+    assert (fit["seconds"]["d_exponent"], fit["seconds"]["n_exponent"]) == (2.0, 1.0)
+    assert fit["seconds"]["coef"]["iteration"] == pytest.approx(1.5e-10, rel=1e-4)
+    assert fit["max_rss_mb"]["coef"]["*"] == pytest.approx(1.5e-5, rel=1e-4)
+    # The iteration profile: the d slope put in (0.2) up to the ±12 % replicate scatter, whose
+    # effect on a slope over a factor 8 in d is below 0.1.
+    assert fit["iterations"]["d_slope"][0] == pytest.approx(0.2, abs=0.1)
+    # The manual constants of the rules without `benchmark:` are in every model.
+    assert set(plan.MANUAL_COSTS) <= set(model["classes"])
+
+
+def test_dedicated_time_trusts_cpu_time_on_a_loaded_machine(tmp_path) -> None:
+    # s = 100 s of wall time but 20 s of CPU: 20 s up to one 30 s sampling gap of Snakemake's timer.
+    _write_tsv(tmp_path / "rules/tables/heatmap.tsv", 100.0, 150.0, cpu=20.0)
+    _write_tsv(tmp_path / "rules/tables/exponents.tsv", 10.0, 5.0, cpu=0.0)
+    table = plan.read_benchmarks(tmp_path).set_index("rule")
+    assert table.loc["scaling_heatmap", "seconds"] == 50.0
+    assert table.loc["scaling_exponents", "seconds"] == 10.0  # no CPU sample: the wall time
+    assert math.isnan(table.loc["scaling_exponents", "max_rss_mb"])  # 5 MB: the shell, not the job
+
+
+def test_benchmark_patterns_follow_the_rule_files() -> None:
+    patterns = plan.benchmark_patterns()
+    assert {"fit", "state_evolution", "bayes_optimal", "optimal_lam", "spectra", "prune", "scaling_se"} <= set(patterns)
+    match = patterns["fit"].search("benchmarks/rules/fit/quadratic/convex/d80_gamma1_noise0.5_lexp-1_n1283.tsv")
+    assert match.groupdict() == {"model": "quadratic", "estimator": "convex", "d": "80", "gamma": "1",
+                                 "noise": "0.5", "lam_exponent": "-1", "n": "1283"}  # fmt: skip
+    # The Bayes-optimal curves are not state-evolution jobs with model "diagonal/bayes".
+    assert patterns["state_evolution"].search("rules/se/diagonal/bayes/d100_gamma1_noise0.5.tsv") is None
+
+
+def test_dry_run_parse_checks_the_job_table() -> None:
+    text = "rule fit:\n    wildcards: model=diagonal, d=20\nJob stats:\njob  count\n---  -----\nfit  2\ntotal  2\n"
+    with pytest.raises(RuntimeError, match="parsed 1 jobs"):
+        plan.parse_dry_run(text)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "fragments"),
+    [
+        (None, ["--configfile", "no such file", "missing.yaml"]),
+        ("diagonal:\n  d: [1]\n", ["diagonal.d[0]", "1"]),
+        ("diagonal:\n  bogus: 1\n", ["bogus"]),
+    ],
+)
+def test_bad_configfile_exits_2_naming_key_and_value(tmp_path, capsys, overlay, fragments) -> None:
+    path = tmp_path / "missing.yaml"
+    if overlay is not None:
+        path = tmp_path / "overlay.yaml"
+        path.write_text(overlay)
+    with pytest.raises(SystemExit) as info:
+        main(["plan", "--configfile", str(path)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("shallowscaling plan: error:")
+    for fragment in fragments:
+        assert fragment in err
+    assert "Traceback" not in err
+
+
+@functools.cache
+def _set_resources() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(PROFILE.read_text())["set-resources"]
+
+
+def _requests(rule: str, wildcards: dict[str, str], attempt: int) -> dict[str, int]:
+    """Evaluate the profile's set-resources of one job as Snakemake does (Python expressions)."""
+    namespace = {"wildcards": SimpleNamespace(**wildcards), "attempt": attempt}
+    return {name: eval(text, dict(namespace)) for name, text in _set_resources()[rule].items()}
+
+
+def test_profile_resources_evaluate_for_every_job_of_the_tiny_study(tiny_plan) -> None:
+    for job in tiny_plan.jobs.itertuples():
+        if job.rule in plan.TARGET_RULES:
+            continue
+        wildcards = dict(item.split("=", 1) for item in job.wildcards.split(", ")) if job.wildcards else {}
+        first, second = _requests(job.rule, wildcards, 1), _requests(job.rule, wildcards, 2)
+        assert isinstance(first["mem_mb"], int) and isinstance(first["runtime"], int), (job.rule, first)
+        assert first["mem_mb"] >= plan.MEM_FLOOR_MB and first["runtime"] >= plan.RUNTIME_FLOOR_MIN
+        assert second == {k: 2 * v for k, v in first.items()}  # a retry asks for twice as much
+
+
+def test_profile_covers_the_paper_scale_predictions() -> None:
+    # The profile was generated by `plan --configfile configs/paper.yaml --resources` from the
+    # committed cost model: each job's request is at least its prediction (the 2σ margin on top).
+    config = plan.study_config([PAPER])
+    estimate = plan.estimate_plan(plan.dry_run_jobs([PAPER]), config, plan.load_cost_model())
+    for job in estimate.jobs.itertuples():
+        if job.rule in plan.TARGET_RULES:
+            continue
+        wildcards = dict(item.split("=", 1) for item in job.wildcards.split(", ")) if job.wildcards else {}
+        request = _requests(job.rule, wildcards, 1)
+        assert request["runtime"] * 60 >= job.seconds, (job.rule, job.wildcards, request, job.seconds)
+        assert request["mem_mb"] >= job.max_rss_mb, (job.rule, job.wildcards, request, job.max_rss_mb)
