@@ -253,10 +253,14 @@ def _add_spectral_verbs(verbs) -> None:
         "prune",
         help="risk of the trained weights pruned at the bulk edge (workflow job)",
         description="Refit (quadratic) or read (diagonal) the trained weights of one point and prune them at "
-        "the SE bulk edge and at the edge estimated from their spectrum (spec §5, Corollary 2); every n of a sweep.",
+        "the SE bulk edge and at the edge estimated from their spectrum (spec §5, Corollary 2). One point per "
+        "--n: the workflow runs one job per n (each about one fit) and stacks a sweep's tables with `collect`; "
+        "several --n write the same rows in one table, in n order.",
     )
     _add_job_flags(prune)
-    prune.add_argument("--n", type=_positive_int, nargs="+", required=True, help="the sweep's sample sizes")
+    prune.add_argument(
+        "--n", type=_positive_int, nargs="+", required=True, help="the sample size(s): one point, or a sweep's"
+    )
     prune.add_argument("--weights", nargs="+", required=True, help="the fit job's weights Parquet files, one per --n")
     prune.add_argument("--normalization", choices=("unit", "paper"), default="unit", help="teacher scale")
     prune.add_argument("--tol", type=_real(0.0, strict=True), default=1e-8, help="solver tolerance of the refit")

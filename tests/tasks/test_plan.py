@@ -91,16 +91,9 @@ def _write_tsv(path: Path, seconds: float, rss_mb: float, cpu: float = 0.0) -> N
     path.write_text(TSV_HEADER + f"{seconds}\t0:00:00\t{rss_mb}\t0\t0\t0\t0\t0\t0\t{cpu}\n")
 
 
-def test_calibration_recovers_known_exponents_from_synthetic_benchmark_files(tmp_path) -> None:
-    run = tmp_path / "run"
-    config = plan.study_config()
-    # scaling_se, whose d exponent is fitted: s = 2 + c·G·d^0.7, G the grid points of a job.
-    for d in (10, 100, 1000, 10000, 100000, 1000000):
-        (grid,) = plan.job_points("scaling_se", {"model": "diagonal", "d": str(d), "noise": "0.5"}, config)
-        _write_tsv(run / f"benchmarks/rules/scaling/se/diagonal/d{d}_gamma1_noise0.5.tsv",
-                   2.0 + 3e-6 * grid[2] * d**0.7, 150.0)  # fmt: skip
-    # Quadratic fits: s = 0.5 + Σ_replicates 1.5e-10 · iterations · n d², iterations + 1 =
-    # exp(P(κ) + 0.2 log d), with the tables of iterations where the run writes them.
+def _write_quadratic_fits(run: Path) -> None:
+    """Quadratic fits: s = 0.5 + Σ_replicates 1.5e-10 · iterations · n d², iterations + 1 =
+    exp(P(κ) + 0.2 log d), with the tables of iterations where the run writes them."""
     rng = np.random.default_rng(0)
     for d in (20, 40, 80, 160):
         for kappa in (-0.3, 0.2, 0.6, 1.0):
@@ -112,6 +105,17 @@ def test_calibration_recovers_known_exponents_from_synthetic_benchmark_files(tmp
             table = run / f"results/fits/quadratic/convex/{stem}.parquet"
             table.parent.mkdir(parents=True, exist_ok=True)
             pd.DataFrame({"replicate": [0, 1, 2], "iterations": iterations.astype(int)}).to_parquet(table)
+
+
+def test_calibration_recovers_known_exponents_from_synthetic_benchmark_files(tmp_path) -> None:
+    run = tmp_path / "run"
+    config = plan.study_config()
+    # scaling_se, whose d exponent is fitted: s = 2 + c·G·d^0.7, G the grid points of a job.
+    for d in (10, 100, 1000, 10000, 100000, 1000000):
+        (grid,) = plan.job_points("scaling_se", {"model": "diagonal", "d": str(d), "noise": "0.5"}, config)
+        _write_tsv(run / f"benchmarks/rules/scaling/se/diagonal/d{d}_gamma1_noise0.5.tsv",
+                   2.0 + 3e-6 * grid[2] * d**0.7, 150.0)  # fmt: skip
+    _write_quadratic_fits(run)
     model = plan.calibrate_cost_model([(run / "benchmarks", [])])
 
     scaling = model["classes"]["scaling_se/diagonal"]["seconds"]
@@ -129,6 +133,34 @@ def test_calibration_recovers_known_exponents_from_synthetic_benchmark_files(tmp
     assert fit["iterations"]["d_slope"][0] == pytest.approx(0.2, abs=0.1)
     # The manual constants of the rules without `benchmark:` are in every model.
     assert set(plan.MANUAL_COSTS) <= set(model["classes"])
+
+
+def test_a_pruning_job_costs_one_refit_of_its_point(tmp_path) -> None:
+    # One `prune` job per fit point: its time is the refit of that point, as the fit class
+    # predicts it, plus its own base (here 3 s). Calibrated on a folder of pruning jobs alone,
+    # the class borrows the fit profile and coefficients of the cost model it starts from.
+    _write_quadratic_fits(tmp_path / "fits")
+    start = plan.calibrate_cost_model([(tmp_path / "fits" / "benchmarks", [])])
+    config = plan.study_config()
+    points = [(d, n) for d in (20, 40, 80) for n in n_grid("quadratic", d, config["quadratic"]["n_eff_exponent"])]
+    jobs = [plan.PlannedJob("fit", {"model": "quadratic", "estimator": "convex", "d": str(d), "gamma": "1",
+                                    "noise": "0.5", "lam_exponent": "-1", "n": str(n)}) for d, n in points]  # fmt: skip
+    fits = plan.estimate_plan(jobs, config, start).jobs
+    refit = fits["seconds"].to_numpy() - start["classes"]["fit/quadratic/convex"]["seconds"]["base"]
+    # The data can tell a per-point job from a per-sweep one: the refits span orders of magnitude.
+    assert refit.max() > 100 * refit.min() > 0
+    for (d, n), seconds in zip(points, refit, strict=True):
+        _write_tsv(tmp_path / f"prune/benchmarks/rules/pruning/quadratic/convex/d{d}_gamma1_noise0.5_lexp-1_n{n}.tsv",
+                   3.0 + seconds, 200.0 + 1.5e-5 * n * d)  # fmt: skip
+    model = plan.calibrate_cost_model([(tmp_path / "prune" / "benchmarks", [])], start)
+    entry = model["classes"]["prune/quadratic/convex"]
+    assert entry["iterations_from"] == "fit/quadratic/convex" and entry["jobs"] == len(points)
+    assert model["classes"]["fit/quadratic/convex"] == start["classes"]["fit/quadratic/convex"]
+    # Noiseless synthetic data: the base is recovered to the solver's tolerance, well within 1e-4.
+    assert entry["seconds"]["base"] == pytest.approx(3.0, rel=1e-4)
+    prunes = [plan.PlannedJob("prune", job.wildcards) for job in jobs]
+    predicted = plan.estimate_plan(prunes, config, model).jobs["seconds"].to_numpy()
+    np.testing.assert_allclose(predicted, 3.0 + refit, rtol=1e-4)
 
 
 def test_dedicated_time_trusts_cpu_time_on_a_loaded_machine(tmp_path) -> None:

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from shallowscaling.cli import main
 from shallowscaling.errors import InputError
+from shallowscaling.io.parquet import read_table, write_table
 from shallowscaling.spectra import analyse_spectrum, estimate_noise_edge, free_convolution_edge
 from shallowscaling.spectra.pruning import prune_coefficients
 from shallowscaling.state_evolution.diagonal import soft_threshold_active_probability
@@ -149,6 +151,42 @@ def test_diagonal_sure_cut_beats_the_noise_edge_in_phase_via() -> None:
     assert (table["rate_phase"] == "VIa").all()
     assert (table["cleaned_se_excess_risk"] < 0.75 * table["pruned_se_excess_risk"]).all()
     assert (table["cleaned_se_excess_risk"] < 1.5 * table["optimal_excess_risk"]).all()
+
+
+@pytest.mark.parametrize(
+    ("model", "estimator", "d", "n_values"),
+    [("quadratic", "convex", 8, [8, 24, 64]), ("diagonal", "lasso", 20, [10, 20, 60])],
+)
+def test_point_jobs_stacked_by_collect_are_the_sweep_job(tmp_path, model, estimator, d, n_values) -> None:
+    # The workflow runs `prune --n N` per point and `collect` per sweep; `prune --n N1 N2 N3` is
+    # the one-job-per-sweep form. Same rows, same order, same bits: no state passes between n.
+    _, weights, teacher = _sweep(model, estimator, d, -1.0, n_values, 2)
+    write_table(teacher, tmp_path / "teacher.parquet")
+    weight_files = []
+    for n, table in zip(n_values, weights, strict=True):
+        weight_files.append(str(tmp_path / f"weights_n{n}.parquet"))
+        write_table(table, weight_files[-1])
+    common = [model, "--estimator", estimator, "--d", str(d), "--gamma", "1", "--noise", "0.5",
+              "--lam-exponent", "-1", "--seed", str(SEED), "--teacher", str(tmp_path / "teacher.parquet"),
+              "--tol", "1e-7", "--n-draws", "2"]  # fmt: skip
+    # The sweep job gets its points in reverse: it stacks them in n order all the same.
+    sweep = str(tmp_path / "sweep.parquet")
+    assert main(["prune", *common, "--n", *map(str, n_values[::-1]), "--weights", *weight_files[::-1],
+                 "--output", sweep]) == 0  # fmt: skip
+    points = []
+    for n, path in zip(n_values, weight_files, strict=True):
+        points.append(str(tmp_path / f"point_n{n}.parquet"))
+        assert main(["prune", *common, "--n", str(n), "--weights", path, "--output", points[-1]]) == 0
+    collected = str(tmp_path / "collected.parquet")
+    assert main(["collect", "--inputs", *points, "--output", collected]) == 0
+    expected = read_table(sweep)
+    # The data tell a shuffled or repeated point apart: one row per (n, replicate), in n order,
+    # and the risks of different points differ.
+    assert list(expected.columns) == list(PRUNING_COLUMNS)
+    pairs = list(zip(expected["n"], expected["replicate"], strict=True))
+    assert pairs == [(n, r) for n in n_values for r in (0, 1)]
+    assert expected["excess_risk"].nunique() == len(expected)
+    pd.testing.assert_frame_equal(read_table(collected), expected, check_exact=True)
 
 
 def test_mismatched_inputs_are_refused() -> None:

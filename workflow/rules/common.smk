@@ -161,7 +161,8 @@ def sweep_n(wildcards):
 
 
 def sweep_point_files(wildcards, folder):
-    """The fit job's files (`fits` or `weights`) of every n of one sweep, in n order."""
+    """The per-point files of every n of one sweep, in n order: the fit job's (`fits`, `weights`)
+    or the prune job's (`pruning/points`)."""
     prefix = f"results/{folder}/{wildcards.model}/{wildcards.estimator}"
     point = f"d{wildcards.d}_gamma{wildcards.gamma}_noise{wildcards.noise}_lexp{wildcards.lam_exponent}"
     return [f"{prefix}/{point}_n{n}.parquet" for n in sweep_n(wildcards)]

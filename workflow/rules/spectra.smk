@@ -1,5 +1,6 @@
 # Spectra of the trained weights, HT-SR diagnostics, error decomposition and pruning (spec §4–6):
-# one `spectra` job per sweep, one `prune` job per weak-λ sweep, tables, then Figures 2, 6, 7, 8.
+# one `spectra` job per sweep; one `prune` job per point (n) of a weak-λ sweep, each about one fit
+# (the quadratic model refits Ŝ), stacked per sweep by `collect_pruning`; tables; Figures 2, 6, 7, 8.
 # Their helpers (target lists, SPECTRA_MODULES) live in common.smk.
 
 
@@ -37,17 +38,16 @@ rule spectra:
 rule prune:
     input:
         teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
-        weights=lambda w: sweep_point_files(w, "weights"),
+        weights="results/weights/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
     output:
-        "results/pruning/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.parquet",
+        "results/pruning/points/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
     conda:
         CONDA_ENV
     log:
-        "logs/pruning/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.log",
+        "logs/pruning/points/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.log",
     benchmark:
-        "benchmarks/rules/pruning/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.tsv"
+        "benchmarks/rules/pruning/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.tsv"
     params:
-        n=lambda w: " ".join(map(str, sweep_n(w))),
         seed=config["seed"],
         normalization=config["normalization"],
         tol=lambda w: config[w.model]["solver"]["tol"],
@@ -60,11 +60,27 @@ rule prune:
         THREADS_ENV + (
             " python -m shallowscaling prune {wildcards.model} --estimator {wildcards.estimator}"
             " --d {wildcards.d} --gamma {wildcards.gamma} --noise {wildcards.noise}"
-            " --lam-exponent {wildcards.lam_exponent} --n {params.n} --weights {input.weights}"
+            " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} --weights {input.weights}"
             " --teacher {input.teacher} --seed {params.seed} --normalization {params.normalization}"
             " --tol {params.tol} --max-iter {params.max_iter} --n-draws {params.n_draws} {params.width}"
             " --output {output} 2> {log}"
         )
+
+
+# The sweep's table, its points stacked in n order: the rows `prune --n N1 N2 ...` writes in one job.
+rule collect_pruning:
+    input:
+        lambda w: sweep_point_files(w, "pruning/points"),
+    output:
+        "results/pruning/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.parquet",
+    conda:
+        CONDA_ENV
+    log:
+        "logs/pruning/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.log",
+    params:
+        code=code_hash("io"),
+    shell:
+        "python -m shallowscaling collect --inputs {input} --output {output} 2> {log}"
 
 
 rule collect_spectral_table:

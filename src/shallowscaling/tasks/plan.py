@@ -11,8 +11,9 @@ finished runs (``shallowscaling plan --calibrate BENCHMARKS``).
 A job's inner points (:func:`job_points`) are what it loops over, read from the config exactly as
 the rules do: a fit job solves its point once per replicate; a state-evolution job solves every n
 of the SE grid (per replicate for the diagonal ERM, whose teacher differs per replicate); a
-spectra or prune job handles every n of its sweep and replicate. So a model calibrated at 3
-replicates and 30 SE points predicts a study with 5 and 40.
+spectra job handles every n of its sweep and replicate; a prune job its point (n), once per
+replicate, refitting it for the quadratic model as the fit job solved it. So a model calibrated
+at 3 replicates and 30 SE points predicts a study with 5 and 40.
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ COST_MODEL_DESCRIPTION = (
     "n**n_exponent; levels are the lam_exponent wildcard where a class has them. Fit classes have two levels: "
     "`iteration` (mult = replicates * iterations) and `setup` (mult = replicates), iterations from the profile "
     "log(iterations + 1) = P_l(kappa) + d_slope_l * log d, piecewise linear in kappa = log_d n_eff through "
-    "nodes/values; classes with iterations_from use that class's profile and coefficients for every point of "
-    "their sweep. Regenerate: python -m shallowscaling plan --calibrate BENCHMARKS [OVERLAY ...]."
+    "nodes/values; classes with iterations_from (the quadratic pruning, which refits its point) use that "
+    "class's profile and coefficients. "
+    "Regenerate: python -m shallowscaling plan --calibrate BENCHMARKS [OVERLAY ...]."
 )
 
 # Complexity priors per cost-class prefix (longest prefix wins): d and n exponents of the run
@@ -110,7 +112,7 @@ _PRIORS: dict[str, dict[str, Any]] = {
     "fit/quadratic": {"time": (2.0, 1.0), "free": (), "memory": (1.0, 1.0)},
     # Coordinate descent (LASSO) or proximal gradient (network): O(n d) per sweep.
     "fit/diagonal": {"time": (1.0, 1.0), "free": (), "memory": (1.0, 1.0)},
-    # The quadratic pruning refits every point of its sweep (same solver as the fit job).
+    # The quadratic pruning refits its point (same solver as the fit job), then prunes it.
     "prune/quadratic": {"time": (2.0, 1.0), "free": (), "memory": (1.0, 1.0), "like": "fit/quadratic"},
     # Diagonal pruning re-thresholds stored θ̂; SE, optimal-λ and Bayes SE per point, O(d).
     "prune/diagonal": {"time": (1.0, 0.0), "free": (), "memory": None},
@@ -137,11 +139,13 @@ _CONSTANT = {"time": None, "free": (), "memory": None}
 #: Rules without a `benchmark:`: (seconds, MB) of one `/usr/bin/time` run of the job's command
 #: on the reference machine (2 cores shared, load ~6): teachers at d = 800 with 5 replicates,
 #: the diagonal aggregate_fig3 of the default study (156 fits, 27 SE tables), collect over 9
-#: spectra tables, figures drawn from the default study's tables. Seconds to load packages.
+#: spectra tables, collect over the 3 point tables of a pruning sweep, figures drawn from the
+#: default study's tables. Seconds to load packages.
 MANUAL_COSTS = {
     "teacher": (2.7, 160.0),
     "aggregate_fig3": (3.3, 145.0),
     "aggregate_fig5": (3.3, 145.0),
+    "collect_pruning": (1.6, 131.0),
     "collect_spectral_table": (2.7, 135.0),
     "figure_fig1": (13.0, 260.0),
     "figure_fig3": (13.0, 260.0),
@@ -270,7 +274,9 @@ def job_points(rule: str, wildcards: Mapping[str, str], config: Mapping[str, Any
         # The diagonal ERM SE runs on each replicate's own θ*; the others on one spectrum.
         per_n = replicates if model == "diagonal" and rule != "bayes_optimal" else 1
         return [(d, n, per_n) for n in se_n_grid(model, d, c["n_eff_exponent"], c["se"]["num"])]
-    if rule in ("spectra", "prune"):
+    if rule == "prune":
+        return [(d, int(wildcards["n"]), replicates)]
+    if rule == "spectra":
         return [(d, n, replicates) for n in n_grid(model, d, c["n_eff_exponent"])]
     if rule == "scaling_se":
         scaling = config["scaling"]
@@ -387,8 +393,8 @@ def _at_level(points, level: int):
 
 
 def _with_iterations(profile, model, wildcards, points):
-    """A fit's or a sweep's inner points: R·iterations at level 0 (one solver iteration each) and
-    R at level 1 (drawing the data, setting up), iterations from the profile."""
+    """A fit's or a pruning refit's inner points: R·iterations at level 0 (one solver iteration
+    each) and R at level 1 (drawing the data, setting up), iterations from the profile."""
     iterations, log_sd = _predicted_iterations(profile, model, wildcards.get("lam_exponent"), points)
     inner = []
     for (d, n, reps), it in zip(points, iterations, strict=True):
@@ -591,9 +597,9 @@ def _calibrate_class(key: str, rows: pd.DataFrame, fitted: Mapping[str, Any]) ->
     like = _like(key, prior, fitted)
     entry: dict[str, Any] = {"source": "benchmarks", "jobs": len(rows)}
     if like is not None and "iterations" in like:
-        # Refits (pruning): every point of the sweep is solved as by the like class's fit job,
-        # with the iterations its profile predicts, at its measured cost per unit of work; this
-        # class fits only its own base (SE, pruning, I/O).
+        # Refits (pruning): the job's point is solved as by the like class's fit job, with the
+        # iterations its profile predicts, at its measured cost per unit of work; this class
+        # fits only its own base (SE, pruning, I/O).
         model = key.split("/")[1]
         points = [
             _with_iterations(like["iterations"], model, w, p)[0] for w, p in zip(wildcards, rows["points"], strict=True)
@@ -655,7 +661,8 @@ def calibrate_cost_model(
         ``benchmarks/``): their iteration counts calibrate the iteration profiles.
     previous : mapping, optional
         An existing cost model: its classes absent from ``sources`` (another model, the rules
-        without ``benchmark:``) are kept.
+        without ``benchmark:``) are kept, and the quadratic pruning borrows its fit classes'
+        iteration profiles and coefficients where ``sources`` has no fits.
 
     Returns
     -------
@@ -674,11 +681,12 @@ def calibrate_cost_model(
         frames.append(table)
     table = pd.concat(frames, ignore_index=True)
     classes: dict[str, Any] = {}
-    # Fits first: the pruning refits borrow their iteration profiles and exponents.
+    kept = {k: v for k, v in (previous or {}).get("classes", {}).items() if k not in set(table["cost_class"])}
+    # Fits first: the pruning refits borrow their iteration profiles and exponents, from this
+    # calibration's fits or, without them, from those of `previous`.
     order = sorted(table["cost_class"].unique(), key=lambda key: (not key.startswith("fit/"), key))
     for key in order:
-        classes[key] = _calibrate_class(key, table[table["cost_class"] == key], classes)
-    kept = {k: v for k, v in (previous or {}).get("classes", {}).items() if k not in classes}
+        classes[key] = _calibrate_class(key, table[table["cost_class"] == key], {**kept, **classes})
     manual = {rule: _manual_entry(*costs) for rule, costs in MANUAL_COSTS.items()}
     return {
         "description": COST_MODEL_DESCRIPTION,
@@ -865,6 +873,8 @@ def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_mo
 RUNTIME_FLOOR_MIN, MEM_FLOOR_MB = 3, 1000
 #: Requests are the 2σ upper prediction: exp(2 log sd) times the prediction.
 RESOURCE_SIGMAS = 2.0
+#: Rules with one job per (d, n) point, sized per point: the fits, and the pruning (a refit).
+POINT_RULES = ("fit", "prune")
 
 
 def slurm_resources(plan: Plan, cost_model: Mapping[str, Any]) -> str:
@@ -874,9 +884,10 @@ def slurm_resources(plan: Plan, cost_model: Mapping[str, Any]) -> str:
     RUNTIME_FLOOR_MIN minutes and MEM_FLOOR_MB MB), times ``attempt``, so a retried job gets twice,
     then three times as much. The expressions read the job's wildcards:
 
-    * ``fit``: memory m0 + k·n·d by (model, estimator), linear and exact in the wildcards; run
-      time from a table by (model, estimator, ℓ) of (d, [(n, minutes), ...]): the entry of the
-      smallest tabulated d, then n, at least the job's (the iteration count is not a power law in n);
+    * ``fit`` and ``prune`` (:data:`POINT_RULES`): memory m0 + k·n·d by (model, estimator), linear
+      and exact in the wildcards; run time from a table by (model, estimator, ℓ) of
+      (d, [(n, minutes), ...]): the entry of the smallest tabulated d, then n, at least the job's
+      (the iteration count is not a power law in n);
     * the rules with a ``model`` and ``d``: a table by model of (d, value) pairs, the entry of the
       smallest tabulated d >= the job's (a smaller study gets at least what it needs);
     * the others: one value.
@@ -888,8 +899,8 @@ def slurm_resources(plan: Plan, cost_model: Mapping[str, Any]) -> str:
     lines = ["set-resources:"]
     for rule, group in jobs.groupby("rule", sort=True):
         lines.append(f"  {rule}:")
-        if rule == "fit":
-            lines += _fit_resources(group, cost_model)
+        if rule in POINT_RULES:
+            lines += _point_resources(group, cost_model)
         elif all("model" in w and "d" in w for w in group["w"]):
             for name, column, floor in (("mem_mb", "mem", MEM_FLOOR_MB), ("runtime", "minutes", RUNTIME_FLOOR_MIN)):
                 table = {}
@@ -932,11 +943,16 @@ def _lookup(table: Mapping[Any, list[tuple[int, int]]], key: str, size: str, def
     return f"(lambda t: next((v for s, v in t if s >= {size}), t[-1][1]))({pairs})"
 
 
-def _fit_resources(group: pd.DataFrame, cost_model: Mapping[str, Any]) -> list[str]:
+def _point_resources(group: pd.DataFrame, cost_model: Mapping[str, Any]) -> list[str]:
     memory = {}
     for key in sorted(set(group["cost_class"])):
         used, _ = _resolve(key, cost_model["classes"])
         fit = cost_model["classes"][used]["max_rss_mb"]
+        if fit["coef"]["*"] > 0 and (fit["d_exponent"], fit["n_exponent"]) != (1.0, 1.0):
+            raise InputError(
+                f"the memory model of {used} must be m0 + k·n·d (exponents 1, 1) to size {key} per point; "
+                f"got exponents {fit['d_exponent']}, {fit['n_exponent']}"
+            )
         mine = group[group["cost_class"] == key]
         # m0 + k·n·d is exact in the wildcards; the margin is the largest 2σ factor of the jobs.
         margin = float(np.exp(RESOURCE_SIGMAS * mine["max_rss_log_sd"].max()))

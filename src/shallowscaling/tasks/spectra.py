@@ -7,10 +7,10 @@ Three kinds of work live here:
   outliers, mass at zero, Martin–Mahoney phase) next to the SE prediction at the same point
   (bulk edge with the free-convolution edge, BBP outliers, mass at zero) and the SE error
   decomposition; plus the data of the spectrum figures (eigenvalues and SE densities);
-* :func:`prune_sweep` — the ``prune`` job of one weak-λ sweep (:func:`prune_point` per n): the
-  risk of the trained weights before and after pruning at the SE bulk edge and at an edge
-  estimated from the spectrum alone, against the SE risk at the optimal λ and the Bayes-optimal
-  risk;
+* :func:`prune_point` — the ``prune`` job of one point (n) of a weak-λ sweep (:func:`prune_sweep`:
+  every n of a sweep in one call): the risk of the trained weights before and after pruning at
+  the SE bulk edge and at an edge estimated from the spectrum alone, against the SE risk at the
+  optimal λ and the Bayes-optimal risk;
 * :func:`analyse_spectrum_file` — ``shallowscaling spectrum FILE``: any weight matrix or
   spectrum on disk.
 
@@ -629,8 +629,10 @@ def prune_sweep(
 ) -> pd.DataFrame:
     """:func:`prune_point` for every n of a sweep (``weights[i]`` belongs to ``n_values[i]``), in n order.
 
-    One job per sweep rather than per point: a point costs a fraction of a second to a few
-    seconds, less than starting a job that imports the package.
+    No state passes from one n to the next (each point's SE solves start cold, its refit starts
+    as the fit job's did), so the table equals the points' tables stacked in n order: the
+    workflow runs one ``prune`` job per point, each about one fit for the quadratic model, and
+    stacks them with ``collect``.
     """
     if len(n_values) != len(weights):
         raise InputError(f"`n_values` and `weights` must have one entry per n; got {len(n_values)} and {len(weights)}")
