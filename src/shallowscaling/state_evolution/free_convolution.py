@@ -865,6 +865,10 @@ _H_TO_COEF = (
 #: they give mass, first, second (G, k = 0, 1, 2), 2δ·tail_re_g and 4δ·cross (∂_δ G, k = 1, 2).
 _MOMENTS = (("g", 0), ("g", 1), ("g", 2), ("dg", 1), ("dg", 2))
 _NEWTON_MAX = 60
+#: Newton for the subordination equation also stops when the residual |ω + δ² G_0(ω) − z| is
+#: within this many rounding units of the size of its terms: the root to working precision
+#: (docstring of :func:`_newton_subordination`).
+_RESIDUAL_ULPS = 16.0
 
 
 def _g0_and_slope(omega: np.ndarray, pos: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -878,20 +882,36 @@ def _newton_subordination(
     """Newton for ω + δ² G_0(ω) = z on the physical branch Im ω ≥ Im z.
 
     Returns (ω, derivatives, converged); ``derivatives`` has rows G_0, G_0′, G_0″, G_0‴ at
-    the last iterate before the final step (below 1e-14|ω|, so their error is far below the
-    quadrature error); the last two rows only with ``higher`` (else zero). They reuse that
-    iterate's 1/(ω − s_i), the costly part (a complex division per atom and point).
+    the last iterate before the final step (a step at rounding level, see below, so their error
+    is far below the quadrature error); the last two rows only with ``higher`` (else zero). They
+    reuse that iterate's 1/(ω − s_i), the costly part (a complex division per atom and point).
+
+    Stopping rule: a point has converged when the Newton step is below 1e-14 (|ω| + δ), or when
+    the residual r = ω + δ² G_0(ω) − z is at rounding level, |r| ≤ ``_RESIDUAL_ULPS`` · ε_mach ·
+    (|z| + |ω| + δ). The second test bounds the backward error: ω is then the exact solution at
+    some z' with |z' − z| ≤ 16 ε_mach (|z| + |ω| + δ), so ω is as accurate as double precision
+    allows. It is needed near a square-root edge of μ_δ, where the equation is ill-conditioned:
+    1 + δ² G_0'(ω) → 0 at the edge, so the rounding of r (a few units of ε_mach |z|) divided by
+    it exceeds 1e-14 |ω| once |1 + δ² G_0'(ω)| ≲ 0.05, and the steps stall at that floor above
+    the step test (vertical legs at thresholds within ~1e-4 relative of the edge; e.g. d = 400,
+    n = 57, δ = 41.885, t = 84.0645 with the edge at 84.0585: |r| = 2.8e-14, |1 + δ² G_0'| =
+    0.027, steps 1.0e-12 against a tolerance of 8.5e-13). The δ term bounds the rounding of
+    δ² G_0: by Cauchy–Schwarz δ² Σ p_i/|ω − s_i| ≤ δ² φ^{1/2} with φ = Σ p_i/|ω − s_i|², and
+    δ² φ < 1 on the physical branch (Im z = Im ω (1 − δ² φ) > 0).
     """
     omega = omega.copy()
     ok = np.zeros(z.size, dtype=bool)
     der = np.zeros((4, z.size), dtype=complex)
     inv = inv2 = None
+    rounding = _RESIDUAL_ULPS * np.finfo(float).eps
+    delta = math.sqrt(d2)
     for _ in range(_NEWTON_MAX):
         inv = 1.0 / (omega[:, None] - pos[None, :])
         inv2 = inv * inv
         der[0] = inv @ w
         der[1] = -(inv2 @ w)
-        step = (omega + d2 * der[0] - z) / (1.0 + d2 * der[1])
+        residual = omega + d2 * der[0] - z
+        step = residual / (1.0 + d2 * der[1])
         new = omega - step
         for _ in range(60):
             bad = new.imag < z.imag
@@ -899,7 +919,9 @@ def _newton_subordination(
                 break
             step[bad] *= 0.5
             new[bad] = omega[bad] - step[bad]
-        ok = np.abs(step) <= 1e-14 * (np.abs(new) + math.sqrt(d2))
+        ok = (np.abs(step) <= 1e-14 * (np.abs(new) + delta)) | (
+            np.abs(residual) <= rounding * (np.abs(z) + np.abs(omega) + delta)
+        )
         omega = new
         if ok.all():
             break
