@@ -117,6 +117,26 @@ class TunedThreshold:
     bracket_width: float
 
 
+def _check_se_draws(s, delta, threshold, goe) -> tuple[np.ndarray, float, float, np.ndarray]:
+    """Validated (s, δ, t, GOE draws) of the quadratic SE functions below."""
+    s = _as_real_vector(s, "s", "target eigenvalues")
+    delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
+    threshold = check_real(threshold, "threshold", "threshold t = λε", lower=0.0)
+    goe = np.asarray(goe, dtype=float)
+    d = s.size
+    if goe.ndim != 3 or goe.shape[1:] != (d, d) or goe.shape[0] < 1:
+        raise InputError(f"`goe` (GOE draws) must have shape (K, {d}, {d}); got {goe.shape}")
+    return s, delta, threshold, goe
+
+
+def _noisy_target_eigh(s: np.ndarray, delta: float, goe: np.ndarray):
+    """Eigenpairs (x ascending, U) of diag(s) + δZ_k for each draw Z_k (S* diagonal: SE is rotation invariant)."""
+    for z in goe:
+        y = delta * z
+        y[np.diag_indices_from(y)] += s
+        yield scipy.linalg.eigh(y, driver="evd", overwrite_a=True, check_finite=False)
+
+
 def _tune(error, lower: float, upper: float, delta: float, xtol: float) -> TunedThreshold:
     """Minimise ``error(τ)`` on [lower, upper]: coarse scan, then Brent on the best grid cell."""
     grid = np.linspace(lower, upper, TUNING_GRID)
@@ -164,18 +184,10 @@ def tune_quadratic_threshold(
     TunedThreshold
         ``error`` in mse_S units, averaged over the draws.
     """
-    s = _as_real_vector(s, "s", "target eigenvalues")
-    delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
-    threshold = check_real(threshold, "threshold", "threshold t = λε", lower=0.0)
-    goe = np.asarray(goe, dtype=float)
+    s, delta, threshold, goe = _check_se_draws(s, delta, threshold, goe)
     d = s.size
-    if goe.ndim != 3 or goe.shape[1:] != (d, d) or goe.shape[0] < 1:
-        raise InputError(f"`goe` (GOE draws) must have shape (K, {d}, {d}); got {goe.shape}")
     spectra = []
-    for z in goe:
-        y = delta * z
-        y[np.diag_indices_from(y)] += s
-        x, u = scipy.linalg.eigh(y, driver="evd", overwrite_a=True, check_finite=False)
+    for x, u in _noisy_target_eigh(s, delta, goe):
         spectra.append((x, (u * u).T @ s))
     target_q = float(s @ s) / d
 
@@ -253,19 +265,11 @@ def cleaned_quadratic_error(
     float
         In mse_S units (the excess risk is twice it).
     """
-    s = _as_real_vector(s, "s", "target eigenvalues")
-    delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
-    threshold = check_real(threshold, "threshold", "threshold t = λε", lower=0.0)
-    goe = np.asarray(goe, dtype=float)
+    s, delta, threshold, goe = _check_se_draws(s, delta, threshold, goe)
     d = s.size
-    if goe.ndim != 3 or goe.shape[1:] != (d, d) or goe.shape[0] < 1:
-        raise InputError(f"`goe` (GOE draws) must have shape (K, {d}, {d}); got {goe.shape}")
     clean_delta = delta if clean_delta is None else clean_delta
     total = 0.0
-    for z in goe:
-        y = delta * z
-        y[np.diag_indices_from(y)] += s
-        x, u = scipy.linalg.eigh(y, driver="evd", overwrite_a=True, check_finite=False)
+    for x, u in _noisy_target_eigh(s, delta, goe):
         xi = clean_spectrum(np.maximum(x - threshold, 0.0), clean_delta, threshold)
         total += float(xi @ xi - 2.0 * xi @ ((u * u).T @ s))
     return float(s @ s) / d + total / (goe.shape[0] * d)
@@ -304,13 +308,8 @@ def decompose_quadratic_error(
 
     averaged over draws; the sum is (‖Ŝ‖²_F + ‖S*‖²_F − 2⟨Ŝ, S*⟩)/d.
     """
-    s = _as_real_vector(s, "s", "target eigenvalues")
-    delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
-    threshold = check_real(threshold, "threshold", "threshold t = λε", lower=0.0)
-    goe = np.asarray(goe, dtype=float)
+    s, delta, threshold, goe = _check_se_draws(s, delta, threshold, goe)
     d = s.size
-    if goe.ndim != 3 or goe.shape[1:] != (d, d) or goe.shape[0] < 1:
-        raise InputError(f"`goe` (GOE draws) must have shape (K, {d}, {d}); got {goe.shape}")
     width = d if width is None else check_int(width, "width", "student width p", lower=1, upper=d)
     edge = free_convolution_edge(s, delta)
     # Outliers of Ŝ, decreasing, match the target eigenvalues in decreasing order (BBP).
@@ -318,10 +317,7 @@ def decompose_quadratic_error(
     learned = np.zeros(d, dtype=bool)
     learned[np.argsort(-s, kind="stable")[:k]] = True
     parts = np.zeros(4)
-    for z in goe:
-        y = delta * z
-        y[np.diag_indices_from(y)] += s
-        x, u = scipy.linalg.eigh(y, driver="evd", overwrite_a=True, check_finite=False)
+    for x, u in _noisy_target_eigh(s, delta, goe):
         x, u = x[::-1], u[:, ::-1]
         f = np.maximum(x - threshold, 0.0)
         f[width:] = 0.0
