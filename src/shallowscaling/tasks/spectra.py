@@ -48,7 +48,7 @@ from ..spectra.decomposition import (
     tune_diagonal_threshold,
     tune_quadratic_threshold,
 )
-from ..spectra.pruning import clean_matrix, prune_coefficients, prune_matrix, sure_edge
+from ..spectra.pruning import clean_spectrum, prune_coefficients, prune_spectrum, sure_edge
 from ..spectra.summary import SpectrumSummary, analyse_spectrum, weight_matrix_spectrum
 from ..spectra.tail import DEFAULT_RELATIVE_CUT, PowerLawTailFit, fit_power_law_tail
 from .predict import predict_point
@@ -562,7 +562,12 @@ def prune_point(
                 estimator, problem, lam, tol, max_iter, width, init_rng(model, d, gamma, noise, n, seed, replicate)
             )
             s_hat = np.asarray(fit.s)
-            eigenvalues = np.sort(np.linalg.eigvalsh(s_hat))[::-1]
+            # One eigendecomposition serves every variant: a spectral map f of Ŝ = U diag(λ) Uᵀ
+            # has ‖U diag(f) Uᵀ − S*‖²_F = ‖f‖² − 2 Σ_i f_i u_iᵀS*u_i + ‖S*‖²_F.
+            ascending, vectors = np.linalg.eigh(0.5 * (s_hat + s_hat.T))
+            overlaps = np.einsum("ij,ij->j", vectors, problem.s_star @ vectors)
+            target_energy = float(np.sum(problem.s_star**2))
+            eigenvalues = ascending[::-1]
             scale = max(float(stored.max(initial=0.0)), np.finfo(float).tiny)
             gap = float(np.max(np.abs(eigenvalues - stored))) / scale if stored.size == d else math.inf
             estimate = estimate_bulk_edge(eigenvalues)
@@ -575,13 +580,16 @@ def prune_point(
                 max(float(estimate.threshold_shift), 0.0) if math.isfinite(empirical_delta) else math.nan
             )
 
-            def risk(edge: float, s_hat=s_hat, s_star=problem.s_star) -> float:
-                return 2.0 * float(np.sum((prune_matrix(s_hat, edge) - s_star) ** 2)) / d
+            def spectral_risk(f: np.ndarray, overlaps=overlaps, target_energy=target_energy) -> float:
+                return 2.0 * (float(f @ f) - 2.0 * float(f @ overlaps) + target_energy) / d
 
-            def cleaned_risk(delta_: float, threshold_: float, s_hat=s_hat, s_star=problem.s_star) -> float:
+            def risk(edge: float, ascending=ascending) -> float:
+                return spectral_risk(prune_spectrum(ascending, edge))
+
+            def cleaned_risk(delta_: float, threshold_: float, ascending=ascending) -> float:
                 if not (math.isfinite(delta_) and delta_ > 0.0):
                     return math.nan
-                return 2.0 * float(np.sum((clean_matrix(s_hat, delta_, threshold_) - s_star) ** 2)) / d
+                return spectral_risk(clean_spectrum(ascending, delta_, threshold_))
 
             row = {
                 "converged": bool(fit.converged),
