@@ -13,6 +13,7 @@ from shallowscaling.config import (
     load_config,
     n_grid,
     parse_float,
+    tail_sweep,
     validate_config,
 )
 from shallowscaling.errors import ConfigError
@@ -30,6 +31,13 @@ def test_paper_scale_overlay_is_valid() -> None:
     config = load_config(REPO / "config.yaml", REPO / "configs" / "paper.yaml")
     assert config["quadratic"]["d"] == [100, 200, 400, 800]
     assert config["quadratic"]["se"]["route"] == "deterministic"
+
+
+def test_tail_sweep_is_optional(base: dict) -> None:
+    config = copy.deepcopy(base)
+    del config["spectra"]["tail"]
+    assert tail_sweep(validate_config(config))["d"] == []
+    assert tail_sweep(validate_config(base))["d"] == [160]
 
 
 def test_default_and_tiny_configs_are_valid() -> None:
@@ -50,6 +58,10 @@ def test_default_and_tiny_configs_are_valid() -> None:
         (lambda c: c["diagonal"].update(estimators=["ridge"]), ["diagonal.estimators[0]", "ridge", "lasso"]),
         (lambda c: c["diagonal"]["n_eff_exponent"].update(start=-0.5), ["diagonal.n_eff_exponent.start", "n = 0 < 1"]),
         (lambda c: c["diagonal"]["n_eff_exponent"].update(start=2.0), ["start (2.0) must be <= stop"]),
+        (lambda c: c["spectra"]["tail"].update(d=[80]), ["spectra.tail.d", "80", "quadratic.d", "not in the main"]),
+        (lambda c: c["spectra"]["tail"].update(d=[1]), ["spectra.tail.d[0]", "1", ">= 2"]),
+        (lambda c: c["spectra"]["tail"]["n_eff_exponent"].update(start=1.5), ["spectra.tail.n_eff", "start (1.5)"]),
+        (lambda c: c["spectra"]["tail"].update(gamma=[1.0]), ["spectra.tail", "gamma"]),
     ],
 )
 def test_bad_input_names_key_value_and_allowed(base: dict, mutate, fragments: list[str]) -> None:

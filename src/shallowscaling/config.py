@@ -31,6 +31,7 @@ __all__ = [
     "n_grid",
     "parse_float",
     "se_n_grid",
+    "tail_sweep",
     "validate_config",
 ]
 
@@ -109,7 +110,40 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
                     f"{model}.n_eff_exponent.start: {grid['start']} gives n = {n_min} < 1 samples at d = {d}; "
                     f"raise start to at least {-1.0 if model == 'quadratic' else 0.0}"
                 )
+    _check_tail_sweep(config)
     return config
+
+
+def tail_sweep(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The optional ``spectra.tail`` sweep of a validated config (``d: []`` when there is none)."""
+    tail = config["spectra"].get("tail")
+    if tail is None:
+        return {"d": [], "lam_exponent": [], "n_eff_exponent": {"start": 0.0, "stop": 0.0, "num": 1}}
+    return dict(tail)
+
+
+def _check_tail_sweep(config: Mapping[str, Any]) -> None:
+    tail = tail_sweep(config)
+    grid = tail["n_eff_exponent"]
+    if grid["start"] > grid["stop"]:
+        raise ConfigError(
+            f"spectra.tail.n_eff_exponent: start ({grid['start']}) must be <= stop ({grid['stop']}); "
+            "swap them or use num: 1 for a single point"
+        )
+    for d in tail["d"]:
+        # A sweep's files are named by (d, γ, Δ, ℓ) only: the same d in both sweeps would give one
+        # spectra job two n grids.
+        if d in config["quadratic"]["d"]:
+            raise ConfigError(
+                f"spectra.tail.d: {d} is also in quadratic.d {config['quadratic']['d']}; "
+                "allowed: dimensions that are not in the main quadratic sweep"
+            )
+        n_min = n_from_exponent("quadratic", d, grid["start"])
+        if n_min < 1:
+            raise ConfigError(
+                f"spectra.tail.n_eff_exponent.start: {grid['start']} gives n = {n_min} < 1 samples at d = {d}; "
+                "raise start to at least -1.0"
+            )
 
 
 def load_config(*paths: str | Path) -> dict[str, Any]:

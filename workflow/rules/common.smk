@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from shallowscaling.config import format_float, n_grid, se_n_grid, validate_config
+from shallowscaling.config import format_float, n_grid, se_n_grid, tail_sweep, validate_config
 from shallowscaling.tasks.exponents import check_scaling_config
 
 # Fail before any job runs, naming the key, the value and what is allowed.
@@ -155,9 +155,20 @@ SPECTRA_MODULES = (
 SPECTRAL_FIGURE_TABLES = {"fig2": "fig2", "fig6": "spectra", "fig7": "spectra", "fig8": "pruning"}
 
 
+TAIL = tail_sweep(config)
+
+
+def tail_points():
+    """Every (d, gamma, noise, lam_exponent) of the quadratic spectra.tail sweep (phase II at larger d)."""
+    c = config["quadratic"]
+    return [(d, g, s, l) for d in TAIL["d"] for g in c["gamma"] for s in c["noise"] for l in TAIL["lam_exponent"]]
+
+
 def sweep_n(wildcards):
-    """The simulated sample sizes of the sweep a job belongs to."""
-    return n_grid(wildcards.model, int(wildcards.d), config[wildcards.model]["n_eff_exponent"])
+    """The simulated sample sizes of the sweep a job belongs to (the tail sweep's d are its own)."""
+    d = int(wildcards.d)
+    in_tail = wildcards.model == "quadratic" and d in TAIL["d"]
+    return n_grid(wildcards.model, d, TAIL["n_eff_exponent"] if in_tail else config[wildcards.model]["n_eff_exponent"])
 
 
 def sweep_point_files(wildcards, folder):
@@ -180,10 +191,11 @@ def in_sweep(model, lam_exponent):
 
 def spectra_files(model):
     c = config[model]
+    points = sweep(model) + (tail_points() if model == "quadratic" else [])
     return [
         f"results/spectra/{model}/{estimator}/{stem(model, *point)}.parquet"
         for estimator in c["estimators"]
-        for point in sweep(model)
+        for point in points
     ]
 
 
