@@ -36,6 +36,7 @@ from ..results import scalar_fields
 from ..spectra.bulk import (
     estimate_bulk_edge,
     estimate_noise_edge,
+    estimate_noise_from_residuals,
     free_convolution_edge,
     predict_spectrum,
     predicted_noise_edge,
@@ -134,6 +135,7 @@ PRUNING_COLUMNS = (
     "pruned_tuned_excess_risk",
     "empirical_delta",
     "empirical_threshold",
+    "empirical_delta_source",
     "cleaned_se_excess_risk",
     "cleaned_empirical_excess_risk",
     "se_excess_risk",
@@ -525,8 +527,11 @@ def prune_point(
     SE-tuned τ* − t (:func:`~shallowscaling.spectra.decomposition.tune_diagonal_threshold`);
     ``se_pruned_excess_risk`` = (1/d) Σ_i E(η(θ*_i + δz; δ√(2 log d)) − θ*_i)². Its "cleaning" is
     the re-threshold chosen by SURE (:func:`~shallowscaling.spectra.pruning.sure_edge`) with the SE
-    (δ, t) and with (δ̂, t̂) of ``estimate_noise_edge``; ``se_cleaned_excess_risk`` is then the SE
-    risk at the tuned cut, the d → ∞ limit of the SURE cut.
+    (δ, t) and with an empirical (δ̂, t̂): from the training residuals
+    (:func:`~shallowscaling.spectra.bulk.estimate_noise_from_residuals`) where n − ‖θ̂‖₀ ≥ n/10,
+    else from θ̂ alone (``estimate_noise_edge``); ``empirical_delta_source`` says which.
+    ``se_cleaned_excess_risk`` is then the SE risk at the tuned cut, the d → ∞ limit of the SURE
+    cut.
 
     ``optimal_excess_risk`` is the ERM SE risk at the λ that minimises it (``predict --lam
     optimal``) and ``bayes_excess_risk`` the Bayes-optimal SE risk of the same teacher.
@@ -605,6 +610,7 @@ def prune_point(
                 "pruned_tuned_excess_risk": risk(tuned.edge),
                 "empirical_delta": empirical_delta,
                 "empirical_threshold": empirical_threshold,
+                "empirical_delta_source": "spectrum",
                 "cleaned_se_excess_risk": cleaned_risk(delta, threshold),
                 "cleaned_empirical_excess_risk": cleaned_risk(empirical_delta, empirical_threshold),
                 "se_excess_risk": se["excess_risk"],
@@ -664,7 +670,12 @@ def _prune_diagonal(problem: Problem, rows: pd.DataFrame, point: dict, replicate
     se_edge = predicted_noise_edge(d, delta, threshold)
     estimate = estimate_noise_edge(theta_hat)
     empirical_edge = estimate.noise_edge
-    empirical_delta, empirical_threshold = float(estimate.noise_scale), max(float(estimate.threshold_shift), 0.0)
+    # The SURE cut's (δ̂, t̂): from the training residuals where n − ‖θ̂‖₀ leaves enough degrees of
+    # freedom (the θ̂-only fit over-estimates δ when most coordinates carry signal, n ≳ d), else
+    # from θ̂ alone (near interpolation, where the residuals carry no information).
+    residual = estimate_noise_from_residuals(problem.x, problem.y, theta_hat, point["lam"])
+    source, chosen = ("residuals", residual) if math.isfinite(residual.noise_scale) else ("spectrum", estimate)
+    empirical_delta, empirical_threshold = float(chosen.noise_scale), max(float(chosen.threshold_shift), 0.0)
     tuned = tune_diagonal_threshold(theta_star, delta, threshold)
     optimal_lam, optimal_risk, bayes_risk = _reference_risks(
         "diagonal", d, point["gamma"], point["noise"], n, seed, theta_star, normalization, 1, None
@@ -689,6 +700,7 @@ def _prune_diagonal(problem: Problem, rows: pd.DataFrame, point: dict, replicate
         "pruned_tuned_excess_risk": risk(tuned.edge),
         "empirical_delta": empirical_delta,
         "empirical_threshold": empirical_threshold,
+        "empirical_delta_source": source,
         "cleaned_se_excess_risk": risk(sure_edge(theta_hat, delta, threshold)),
         "cleaned_empirical_excess_risk": (
             risk(sure_edge(theta_hat, empirical_delta, empirical_threshold))
