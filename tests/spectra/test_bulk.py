@@ -215,6 +215,22 @@ def test_no_bulk_when_only_a_few_eigenvalues_are_non_zero() -> None:
     assert count_outliers(spectrum, estimate.bulk_edge) == 5
 
 
+def test_small_bulk_is_split_from_its_outliers() -> None:
+    # A threshold that keeps only the top 7 of a semicircle bulk (radius 2, shift 1.2), plus two
+    # spikes: too few bulk eigenvalues for an edge fit, but the separation criterion still tells
+    # the 2 outliers from the bulk, whose largest eigenvalue is the edge. Without this reading the
+    # spectrum was "no bulk, 9 outliers".
+    d, shift = 100, 1.2
+    bulk = _semicircle_quantile((91 + np.arange(1, 8) - 0.5) / d) - shift
+    spectrum = np.concatenate([np.zeros(91), bulk, [2.5, 3.5]])
+    estimate = estimate_bulk_edge(spectrum)
+    assert estimate.n_outliers == 2 and estimate.n_bulk == 7 and "small bulk" in estimate.message
+    assert estimate.bulk_edge == pytest.approx(bulk.max(), rel=1e-12)
+    # Exact quantiles: the semicircle fit recovers radius/2 and shift.
+    assert estimate.noise_scale == pytest.approx(1.0, rel=1e-9)
+    assert estimate.threshold_shift == pytest.approx(shift, rel=1e-9)
+
+
 def test_count_outliers() -> None:
     values = np.array([0.0, 0.4, 1.1, 3.0])
     assert count_outliers(values, 1.0) == 2
