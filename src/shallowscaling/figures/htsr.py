@@ -18,7 +18,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
 from ..spectra.summary import SpectrumSummary
 from ..spectra.tail import DEFAULT_RELATIVE_CUT, PowerLawTailFit
@@ -40,6 +40,8 @@ PHASE_COLORS = {
     "exact": "#F0E442",
 }
 LAM_MARKERS = ("o", "s", "^", "D", "v", "P")
+#: Major ticks of the α̂ axis.
+ALPHA_TICKS = (1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0, 20.0, 40.0)
 
 
 def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
@@ -68,8 +70,11 @@ def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
             ax.text(0.97, 0.04, f"{missing} without a tail fit", transform=ax.transAxes, ha="right", fontsize=7)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        # α̂ mostly spans less than a decade, where a log axis has no major tick: label it in plain
+        # numbers at the values HT-SR reads (α = 2 and 6 bound WeightWatcher's band).
+        ax.xaxis.set_major_locator(FixedLocator(ALPHA_TICKS))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("HT-SR tail exponent α̂")
         ax.set_ylabel("excess risk R = 2 mse_S" if model == "quadratic" else "excess risk R")
         ax.set_title(f"d = {int(d)}, γ = {gamma:g}, Δ = {noise:g}")
