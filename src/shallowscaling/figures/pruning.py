@@ -9,7 +9,9 @@ with the SE δ (filled triangles) and with δ̂ from the spectrum alone (open tr
 the SE risk of the cleaned estimator and of the estimator pruned at the tuned cut, the ERM SE
 risk at the optimal λ, and the Bayes-optimal SE risk (dashed) where computed. (Diagonal: the SE
 noise edge δ√(2 log d) − t replaces 2δ − λε, and the cleaning is the re-threshold chosen by SURE,
-:func:`shallowscaling.spectra.pruning.sure_edge`.) The table also holds
+:func:`shallowscaling.spectra.pruning.sure_edge`, its δ̂ from the training residuals,
+:func:`shallowscaling.spectra.bulk.estimate_noise_from_residuals`, or from θ̂ alone near
+interpolation.) The table also holds
 the quadratic risk after pruning at the SE free-convolution bulk edge (``pruned_se_excess_risk``),
 not drawn: at these d that edge lies among the learned features.
 Means over replicates with standard errors. One column per d, one row per (γ, Δ).
@@ -38,11 +40,21 @@ SIMULATED = {
         ("pruned_empirical_excess_risk", "pruned at the empirical edge", "s", "#0072B2", False),
         ("pruned_tuned_excess_risk", "pruned at the SE-tuned cut", "D", "#009E73", False),
         ("cleaned_se_excess_risk", f"cleaned ({cleaning}), SE δ", "^", "#D55E00", True),
-        ("cleaned_empirical_excess_risk", f"cleaned ({cleaning}), δ̂ from the weights", "^", "#E69F00", False),
+        ("cleaned_empirical_excess_risk", f"cleaned ({cleaning}), δ̂ from the {source}", "^", "#E69F00", False),
     )
-    for model, edge, cleaning in (
-        ("quadratic", ("pruned_2delta_excess_risk", "pruned at 2δ − λε (Corollary 2)", "x", "#CC79A7", True), "RIE"),
-        ("diagonal", ("pruned_se_excess_risk", "pruned at the SE noise edge", "x", "#CC79A7", True), "SURE cut"),
+    for model, edge, cleaning, source in (
+        (
+            "quadratic",
+            ("pruned_2delta_excess_risk", "pruned at 2δ − λε (Corollary 2)", "x", "#CC79A7", True),
+            "RIE",
+            "spectrum",
+        ),
+        (
+            "diagonal",
+            ("pruned_se_excess_risk", "pruned at the SE noise edge", "x", "#CC79A7", True),
+            "SURE cut",
+            "residuals (θ̂ alone for n ≲ d)",
+        ),
     )
 }
 #: (column, label, colour, line style) of the SE curves.
