@@ -30,6 +30,8 @@ def _features(**changes: float) -> SimpleNamespace:
         ({"n_bulk": 30, "tail_exponent": 2.0}, "heavy-tailed"),  # rule 2: no bulk, α ≤ 6
         ({"n_bulk": 30, "tail_exponent": 9.0}, "rank-collapse"),  # rule 2: no bulk, no power law
         ({"n_bulk": 30, "tail_exponent": math.nan}, "rank-collapse"),  # NaN is not heavy
+        # rule 2 at d = 40: a small bulk (5–9, no edge fit) is no bulk, though above 10 % of d
+        ({"d": 40, "n_nonzero": 15, "n_bulk": 7, "n_outliers": 8, "tail_exponent": 2.0}, "heavy-tailed"),
         ({"fraction_zero": 0.1, "tail_exponent": 2.5}, "heavy-tailed"),  # rule 3: few zeros, wide tail
         ({"fraction_zero": 0.1, "tail_exponent": 2.5, "xmin": 3.0}, "bulk+spikes"),  # rule 3: tail too narrow
         ({"fraction_zero": 0.1, "tail_exponent": 8.0}, "bulk+spikes"),  # rule 3: tail not heavy

@@ -27,6 +27,7 @@ import math
 from typing import Protocol
 
 from .._validation import check_int
+from .bulk import MIN_BULK
 
 __all__ = [
     "BLEEDING_RATIO",
@@ -123,7 +124,9 @@ def classify_spectrum(summary: SpectrumFeatures) -> str:
     Rules, in order (constants of this module in capitals):
 
     1. n_nonzero ≤ RANK_COLLAPSE_FRACTION · d → ``rank-collapse``.
-    2. No bulk: n_bulk < MIN_BULK_FRACTION · d → ``heavy-tailed`` if tail_exponent ≤
+    2. No bulk: n_bulk < MIN_BULK_FRACTION · d, or a bulk too small for an edge fit (n_bulk <
+       :data:`~shallowscaling.spectra.bulk.MIN_BULK`, the "small bulk" of the estimator, which a
+       run of learned eigenvalues can mimic) → ``heavy-tailed`` if tail_exponent ≤
        HEAVY_TAIL_MAX_EXPONENT, else ``rank-collapse`` (a few compact eigenvalues: low rank
        without a power law).
     3. Few zeros, fraction_zero < MIN_ZERO_FRACTION_WITH_BULK, and a power-law tail over a wide
@@ -155,7 +158,7 @@ def classify_spectrum(summary: SpectrumFeatures) -> str:
     d = check_int(summary.d, "d", "dimension d", lower=1)
     if summary.n_nonzero <= RANK_COLLAPSE_FRACTION * d:
         return "rank-collapse"
-    if summary.n_bulk < MIN_BULK_FRACTION * d:
+    if summary.n_bulk < max(MIN_BULK_FRACTION * d, MIN_BULK):
         return "heavy-tailed" if _heavy(summary.tail_exponent) else "rank-collapse"
     if summary.fraction_zero < MIN_ZERO_FRACTION_WITH_BULK and _wide_power_law(summary):
         return "heavy-tailed"
