@@ -136,7 +136,7 @@ def _check_tail_sweep(config: Mapping[str, Any]) -> None:
         if d in config["quadratic"]["d"]:
             raise ConfigError(
                 f"spectra.tail.d: {d} is also in quadratic.d {config['quadratic']['d']}; "
-                "allowed: dimensions that are not in the main quadratic sweep"
+                "allowed: dimensions that are not in the main quadratic sweep (remove it from one of the two)"
             )
         n_min = n_from_exponent("quadratic", d, grid["start"])
         if n_min < 1:

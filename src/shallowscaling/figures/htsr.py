@@ -41,7 +41,7 @@ PHASE_COLORS = {
 }
 LAM_MARKERS = ("o", "s", "^", "D", "v", "P")
 #: Major ticks of the α̂ axis.
-ALPHA_TICKS = (1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0, 20.0, 40.0)
+ALPHA_TICKS = (1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0, 20.0, 40.0)
 
 
 def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
