@@ -9,7 +9,7 @@ allowed, then checks the cross-field rules the schema cannot express.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -97,19 +97,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
             message = f"{error.instance!r} is not allowed ({error.message})"
         raise ConfigError(f"{_path(error)}: {message}; {_allowed(error)}".rstrip("; "))
     for model in MODELS:
-        grid = config[model]["n_eff_exponent"]
-        if grid["start"] > grid["stop"]:
-            raise ConfigError(
-                f"{model}.n_eff_exponent: start ({grid['start']}) must be <= stop ({grid['stop']}); "
-                "swap them or use num: 1 for a single point"
-            )
-        for d in config[model]["d"]:
-            n_min = n_from_exponent(model, d, grid["start"])
-            if n_min < 1:
-                raise ConfigError(
-                    f"{model}.n_eff_exponent.start: {grid['start']} gives n = {n_min} < 1 samples at d = {d}; "
-                    f"raise start to at least {-1.0 if model == 'quadratic' else 0.0}"
-                )
+        _check_n_grid(model, model, config[model]["n_eff_exponent"], config[model]["d"])
     _check_tail_sweep(config)
     return config
 
@@ -122,14 +110,24 @@ def tail_sweep(config: Mapping[str, Any]) -> dict[str, Any]:
     return dict(tail)
 
 
-def _check_tail_sweep(config: Mapping[str, Any]) -> None:
-    tail = tail_sweep(config)
-    grid = tail["n_eff_exponent"]
+def _check_n_grid(key: str, model: str, grid: Mapping[str, Any], dims: Sequence[int]) -> None:
+    """The n_eff grid at ``{key}.n_eff_exponent``: start <= stop, and n >= 1 at every d."""
     if grid["start"] > grid["stop"]:
         raise ConfigError(
-            f"spectra.tail.n_eff_exponent: start ({grid['start']}) must be <= stop ({grid['stop']}); "
+            f"{key}.n_eff_exponent: start ({grid['start']}) must be <= stop ({grid['stop']}); "
             "swap them or use num: 1 for a single point"
         )
+    for d in dims:
+        n_min = n_from_exponent(model, d, grid["start"])
+        if n_min < 1:
+            raise ConfigError(
+                f"{key}.n_eff_exponent.start: {grid['start']} gives n = {n_min} < 1 samples at d = {d}; "
+                f"raise start to at least {-1.0 if model == 'quadratic' else 0.0}"
+            )
+
+
+def _check_tail_sweep(config: Mapping[str, Any]) -> None:
+    tail = tail_sweep(config)
     for d in tail["d"]:
         # A sweep's files are named by (d, γ, Δ, ℓ) only: the same d in both sweeps would give one
         # spectra job two n grids.
@@ -138,12 +136,7 @@ def _check_tail_sweep(config: Mapping[str, Any]) -> None:
                 f"spectra.tail.d: {d} is also in quadratic.d {config['quadratic']['d']}; "
                 "allowed: dimensions that are not in the main quadratic sweep (remove it from one of the two)"
             )
-        n_min = n_from_exponent("quadratic", d, grid["start"])
-        if n_min < 1:
-            raise ConfigError(
-                f"spectra.tail.n_eff_exponent.start: {grid['start']} gives n = {n_min} < 1 samples at d = {d}; "
-                "raise start to at least -1.0"
-            )
+    _check_n_grid("spectra.tail", "quadratic", tail["n_eff_exponent"], tail["d"])
 
 
 def load_config(*paths: str | Path) -> dict[str, Any]:

@@ -100,9 +100,9 @@ def stem(model, d, gamma, noise, lam_exponent):
     return f"d{d}_gamma{format_float(gamma)}_noise{format_float(noise)}_lexp{format_float(lam_exponent)}"
 
 
-def sweep(model):
-    """Every (d, gamma, noise, lam_exponent) combination of a model's sweep."""
-    c = config[model]
+def sweep(model, section=None):
+    """Every (d, gamma, noise, lam_exponent) combination of a model's sweep (or of `section`)."""
+    c = section or config[model]
     return [(d, g, s, l) for d in c["d"] for g in c["gamma"] for s in c["noise"] for l in c["lam_exponent"]]
 
 
@@ -160,8 +160,7 @@ TAIL = tail_sweep(config)
 
 def tail_points():
     """Every (d, gamma, noise, lam_exponent) of the quadratic spectra.tail sweep (phase II at larger d)."""
-    c = config["quadratic"]
-    return [(d, g, s, l) for d in TAIL["d"] for g in c["gamma"] for s in c["noise"] for l in TAIL["lam_exponent"]]
+    return sweep("quadratic", {**config["quadratic"], "d": TAIL["d"], "lam_exponent": TAIL["lam_exponent"]})
 
 
 def sweep_n(wildcards):
