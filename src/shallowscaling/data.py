@@ -11,8 +11,22 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_int, check_real
+from .design import (
+    DEFAULT_DESIGN_MEMORY_GB,
+    StreamedDesign,
+    check_design_memory,
+    default_block_rows,
+    design_bytes,
+)
+from .errors import InputError
 
-__all__ = ["CHUNK_ROWS", "draw_diagonal_data", "draw_quadratic_data", "quadratic_forward"]
+__all__ = [
+    "CHUNK_ROWS",
+    "draw_diagonal_data",
+    "draw_quadratic_data",
+    "draw_quadratic_design",
+    "quadratic_forward",
+]
 
 # Rows per block in the O(n d²) quadratic products: 4096×d doubles stay within a few MB for
 # d ≤ 800, small enough for cache-friendly BLAS-3 calls and bounded temporaries.
@@ -52,3 +66,50 @@ def draw_quadratic_data(
     x = rng.standard_normal((n, d))
     y = quadratic_forward(x, s_star) + np.sqrt(noise) * rng.standard_normal(n)
     return x, y
+
+
+def draw_quadratic_design(
+    s_star: np.ndarray,
+    n: int,
+    noise: float,
+    rng: np.random.Generator,
+    *,
+    design_memory: float = DEFAULT_DESIGN_MEMORY_GB,
+) -> tuple[np.ndarray | StreamedDesign, np.ndarray]:
+    """:func:`draw_quadratic_data` with the design in memory or streamed, same numbers either way.
+
+    Parameters
+    ----------
+    design_memory : float, default 1
+        GB: a design of n·d·8 bytes up to this is returned as an (n, d) array, a larger one as
+        a :class:`~shallowscaling.design.StreamedDesign` redrawn at every pass of a solver
+        (the solvers' ``block_size`` sets its rows per block).
+
+    Returns
+    -------
+    (design, y)
+        X and y are bit-identical to :func:`draw_quadratic_data` with the same ``rng``: the
+        labels are computed in blocks of ``CHUNK_ROWS`` rows in both routes, and X is drawn
+        row after row from the same stream, so how X is held never changes the data.
+    """
+    n = check_int(n, "n", "number of samples n", lower=1)
+    noise = check_real(noise, "noise", "label-noise variance Δ", lower=0.0)
+    design_memory = check_design_memory(design_memory)
+    d = s_star.shape[0]
+    if design_bytes(n, d) <= design_memory * 1e9:
+        x, y = draw_quadratic_data(s_star, n, noise, rng)
+        return x, y
+    state = rng.bit_generator.state
+    if state["bit_generator"] != "PCG64":
+        raise InputError(
+            f"`rng` (data generator) must be a PCG64 Generator to stream a design; got {state['bit_generator']}"
+        )
+    design = StreamedDesign(state, n, d, default_block_rows(d))
+    out = np.empty(n)
+    block = np.empty((min(CHUNK_ROWS, n), d))
+    for start in range(0, n, CHUNK_ROWS):
+        rows = block[: min(CHUNK_ROWS, n - start)]
+        rng.standard_normal(out=rows)
+        out[start : start + rows.shape[0]] = np.einsum("ij,ij->i", rows @ s_star, rows)
+    y = (out - np.trace(s_star)) / np.sqrt(d) + np.sqrt(noise) * rng.standard_normal(n)
+    return design, y

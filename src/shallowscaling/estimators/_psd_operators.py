@@ -5,10 +5,16 @@ The sensing operator of spec §1.1 maps a symmetric d×d matrix S to the n inner
     A(S)_μ = ⟨S, Z_μ⟩ = (x_μᵀ S x_μ − Tr S)/√d,        Z_μ = (x_μ x_μᵀ − I)/√d,
 
 and its adjoint maps r ∈ Rⁿ back to A*(r) = (Xᵀ diag(r) X − (Σ_μ r_μ) I)/√d. Both are computed
-in blocks of rows, one BLAS-3 product per block, so that memory stays O(chunk·d + d²) on top of
-the n×d design and the n sensing matrices (n×d² numbers) are never formed. The factored
-(network) functions work the same way with B (d×p) in place of S; the L-BFGS driver additionally
-keeps X B and X P (n×p each) between passes.
+in blocks of rows of the design (:mod:`shallowscaling.design`: an in-memory array or one redrawn
+at every pass), one BLAS-3 product per block, so that memory stays O(block·d + d²) beyond the
+design and the n sensing matrices (n×d² numbers) are never formed. The factored (network)
+functions work the same way with B (d×p) in place of S; the L-BFGS driver additionally keeps
+X B and X P (n×p each) between passes.
+
+Costs per pass: the adjoint is a symmetric rank-k update (BLAS ``syrk``, n·d²/2 multiply-adds,
+half a GEMM's); the forward map of a PSD iterate given by its factor F (S = F Fᵀ, d×r) costs
+n·d·r; the fused :func:`forward_adjoint_factor` does both in one pass, which is what a streamed
+design needs (one redraw per iteration).
 
 Every function here is a few array operations on its arguments (``@``, ``einsum``, ``eigh``) and
 holds no state. This module is the NumPy *array backend* of the solvers: they call only the
@@ -21,41 +27,39 @@ functions listed in ``__all__`` (the operators above plus a few array utilities:
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.blas import dsyrk
 
-from ..data import CHUNK_ROWS
+from ..design import ArrayDesign, StreamedDesign, default_block_rows
 
 __all__ = [
     "adjoint",
     "all_finite",
-    "chunk_rows",
     "copy",
+    "design_of",
     "empty",
     "factor_loss_grad_from",
     "factor_products",
     "factor_step_gradient",
     "factored_loss_grad",
     "forward",
+    "forward_adjoint",
+    "forward_adjoint_factor",
+    "gram_matmat",
     "inner",
     "line_coefficients",
     "norm",
     "prox_psd_trace",
+    "prox_psd_trace_factor",
     "to_backend",
     "to_numpy",
     "zeros",
 ]
 
-# Rows per block: ~64k numbers (512 KB in float64) per d-wide block keeps the block and its
-# product with S in the L2/L3 cache while each GEMM stays large enough to run at full BLAS speed
-# (a one-off sweep at d = 100, n = 4·10⁴, one thread: blocks of 256–1024 rows ran the forward
-# and adjoint passes at 0.92–0.98 of a bare X @ S, blocks of 4096 at 0.97–1.09, one block of all
-# rows at 1.1–1.4). Capped by data.CHUNK_ROWS, floored so that the GEMMs of large d keep a
-# useful height.
-_CHUNK_NUMBERS = 65536
-_MIN_CHUNK_ROWS = 256
 
-
-def to_backend(a: np.ndarray) -> np.ndarray:
-    """``a`` as a C-contiguous float64 array (the backend's array type; a copy only if needed)."""
+def to_backend(a: object) -> np.ndarray | ArrayDesign | StreamedDesign:
+    """``a`` as a C-contiguous float64 array (a copy only if needed); a design is kept as it is."""
+    if isinstance(a, (ArrayDesign, StreamedDesign)):
+        return a
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
@@ -94,44 +98,124 @@ def all_finite(a: np.ndarray) -> bool:
     return bool(np.all(np.isfinite(a)))
 
 
-def chunk_rows(d: int) -> int:
-    """Rows per block for a design of width ``d``."""
-    return int(min(CHUNK_ROWS, max(_MIN_CHUNK_ROWS, _CHUNK_NUMBERS // max(d, 1))))
+def design_of(x: object) -> ArrayDesign | StreamedDesign:
+    """``x`` as a design (no check, no copy of a C-contiguous float64 array).
+
+    The solvers validate their input once (:func:`shallowscaling.design.as_design`); this is the
+    cheap per-pass conversion for callers that pass a plain array.
+    """
+    if isinstance(x, (ArrayDesign, StreamedDesign)):
+        return x
+    array = np.ascontiguousarray(x, dtype=np.float64)
+    return ArrayDesign(array, default_block_rows(array.shape[1]))
 
 
-def forward(x: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """A(S)_μ = (x_μᵀ S x_μ − Tr S)/√d for every row of ``x`` (n, d); ``s`` symmetric (d, d)."""
-    n, d = x.shape
-    rows = chunk_rows(d)
-    out = np.empty(n, dtype=x.dtype)
-    buf = np.empty((min(rows, n), d), dtype=x.dtype)
-    for start in range(0, n, rows):
-        block = x[start : start + rows]
-        xs = buf[: block.shape[0]]
-        np.matmul(block, s, out=xs)
-        out[start : start + rows] = np.einsum("ij,ij->i", xs, block)
+def forward(x: object, s: np.ndarray) -> np.ndarray:
+    """A(S)_μ = (x_μᵀ S x_μ − Tr S)/√d for every row of the design ``x`` (n, d); ``s`` symmetric."""
+    design = design_of(x)
+    out = np.empty(design.n)
+    for start, block in design.blocks():
+        out[start : start + block.shape[0]] = np.einsum("ij,ij->i", block @ s, block)
     out -= np.trace(s)
-    out /= np.sqrt(d)
+    out /= np.sqrt(design.d)
     return out
 
 
-def adjoint(x: np.ndarray, r: np.ndarray) -> np.ndarray:
+class _SymmetricAccumulator:
+    """Σ_blocks Xᵀ diag(r) X by two ``syrk`` updates per block (rows with r > 0 and r < 0).
+
+    A rank-k update reads only one triangle, so it costs half the multiply-adds of the GEMM
+    Xᵀ(r ⊙ X); the two signs are split because syrk needs a Gram form W Wᵀ, W = X·√|r|.
+    """
+
+    def __init__(self, d: int) -> None:
+        # Fortran order: syrk updates its output in place only when it is F-contiguous.
+        self.upper = np.zeros((d, d), order="F")
+
+    def add(self, block: np.ndarray, r: np.ndarray) -> None:
+        for sign, mask in ((1.0, r > 0.0), (-1.0, r < 0.0)):
+            if not mask.any():
+                continue
+            weighted = block[mask]
+            weighted *= np.sqrt(np.abs(r[mask]))[:, None]
+            # weighted.T is F-contiguous (d × rows): syrk forms weighted.T @ weighted.
+            self.upper = dsyrk(sign, weighted.T, beta=1.0, c=self.upper, overwrite_c=1, trans=0, lower=0)
+
+    def result(self, r_sum: float) -> np.ndarray:
+        """(Xᵀ diag(r) X − (Σ r) I)/√d as a symmetric C-ordered matrix."""
+        d = self.upper.shape[0]
+        upper = np.triu(self.upper)
+        acc = upper + np.triu(upper, 1).T
+        acc[np.diag_indices(d)] -= r_sum
+        acc /= np.sqrt(d)
+        return np.ascontiguousarray(acc)
+
+
+def adjoint(x: object, r: np.ndarray) -> np.ndarray:
     """A*(r) = (Xᵀ diag(r) X − (Σ_μ r_μ) I)/√d, symmetric (d, d), for ``r`` of shape (n,)."""
-    n, d = x.shape
-    rows = chunk_rows(d)
-    acc = np.zeros((d, d), dtype=x.dtype)
-    buf = np.empty((min(rows, n), d), dtype=x.dtype)
-    for start in range(0, n, rows):
-        block = x[start : start + rows]
-        weighted = buf[: block.shape[0]]
-        np.multiply(block, r[start : start + rows, None], out=weighted)
-        acc += block.T @ weighted
-    # Accumulated blocks are symmetric only up to rounding; symmetrise so that eigh sees the
-    # matrix the maths describes.
-    acc = 0.5 * (acc + acc.T)
-    acc[np.diag_indices(d)] -= np.sum(r)
-    acc /= np.sqrt(d)
-    return acc
+    design = design_of(x)
+    acc = _SymmetricAccumulator(design.d)
+    for start, block in design.blocks():
+        acc.add(block, r[start : start + block.shape[0]])
+    return acc.result(float(np.sum(r)))
+
+
+def forward_adjoint(x: object, s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(A(S), A*(A(S) − y)) in one pass over the design, for a symmetric (d, d) ``s``."""
+    design = design_of(x)
+    d = design.d
+    ax = np.empty(design.n)
+    acc = _SymmetricAccumulator(d)
+    shift = float(np.trace(s))
+    for start, block in design.blocks():
+        stop = start + block.shape[0]
+        ax_block = ax[start:stop]
+        np.einsum("ij,ij->i", block @ s, block, out=ax_block)
+        ax_block -= shift
+        ax_block /= np.sqrt(d)
+        acc.add(block, ax_block - y[start:stop])
+    return ax, acc.result(float(np.sum(ax) - np.sum(y)))
+
+
+def forward_adjoint_factor(x: object, factor: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(A(S), A*(A(S) − y)) in one pass for S = F Fᵀ given by its factor ``factor`` (d, r).
+
+    A(S)_μ = (‖Fᵀx_μ‖² − ‖F‖_F²)/√d costs n·d·r instead of n·d² (r = 0 gives A(0) = 0).
+    """
+    design = design_of(x)
+    d = design.d
+    ax = np.empty(design.n)
+    acc = _SymmetricAccumulator(d)
+    frob2 = float(np.sum(factor * factor))
+    for start, block in design.blocks():
+        stop = start + block.shape[0]
+        ax_block = ax[start:stop]
+        if factor.shape[1]:
+            xf = block @ factor
+            np.einsum("ij,ij->i", xf, xf, out=ax_block)
+            ax_block -= frob2
+            ax_block /= np.sqrt(d)
+        else:
+            ax_block[:] = 0.0
+        acc.add(block, ax_block - y[start:stop])
+    return ax, acc.result(float(np.sum(ax) - np.sum(y)))
+
+
+def gram_matmat(x: object, r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """A*(r) V = (Xᵀ(r ⊙ X V) − (Σ r) V)/√d for V (d, k), in one pass of cost 2·n·d·k.
+
+    The product of the dual matrix with a block of vectors, for Lanczos-type eigensolvers that
+    never form the d×d matrix A*(r).
+    """
+    design = design_of(x)
+    out = np.zeros_like(v)
+    for start, block in design.blocks():
+        xv = block @ v
+        xv *= r[start : start + block.shape[0], None]
+        out += block.T @ xv
+    out -= float(np.sum(r)) * v
+    out /= np.sqrt(design.d)
+    return out
 
 
 def prox_psd_trace(v: np.ndarray, shrink: float) -> tuple[np.ndarray, np.ndarray]:
@@ -141,15 +225,21 @@ def prox_psd_trace(v: np.ndarray, shrink: float) -> tuple[np.ndarray, np.ndarray
     eigendecomposition of (v + vᵀ)/2, and the eigenvalues (μ_i − shrink)₊ in descending order.
     Cost O(d³).
     """
+    s, lam, _ = prox_psd_trace_factor(v, shrink)
+    return s, lam
+
+
+def prox_psd_trace_factor(v: np.ndarray, shrink: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`prox_psd_trace` and the factor F = U_+ diag(√λ_+) (d, rank) with S = F Fᵀ."""
     mu, u = np.linalg.eigh(0.5 * (v + v.T))
     lam = np.maximum(mu[::-1] - shrink, 0.0)
     keep = int(np.count_nonzero(lam))
     top = u[:, ::-1][:, :keep]
     s = (top * lam[:keep]) @ top.T
-    return 0.5 * (s + s.T), lam
+    return 0.5 * (s + s.T), lam, top * np.sqrt(lam[:keep])
 
 
-def factored_loss_grad(x: np.ndarray, y: np.ndarray, b: np.ndarray, lam: float) -> tuple[float, np.ndarray, np.ndarray]:
+def factored_loss_grad(x: object, y: np.ndarray, b: np.ndarray, lam: float) -> tuple[float, np.ndarray, np.ndarray]:
     """Loss, gradient and residual of the network S = B Bᵀ (spec §1.1), in one pass over ``x``.
 
     With ŷ_μ = (‖Bᵀx_μ‖² − ‖B‖_F²)/√d and r = ŷ − y:
@@ -158,21 +248,17 @@ def factored_loss_grad(x: np.ndarray, y: np.ndarray, b: np.ndarray, lam: float) 
         ∇_B L = (4/(d²√d)) (Xᵀ diag(r) X B − (Σ_μ r_μ) B) + (2λ/d) B.
 
     The block product X B is reused for the gradient, so the cost is two GEMMs of n·d·p and the
-    memory O(chunk·p + d·p) beyond ``x``. Returns ``(L, ∇_B L, r)``.
+    memory O(block·p + d·p) beyond the design. Returns ``(L, ∇_B L, r)``.
     """
-    n, d = x.shape
-    p = b.shape[1]
-    rows = chunk_rows(max(d, p))
+    design = design_of(x)
+    d, p = design.d, b.shape[1]
     frob2 = float(np.sum(b * b))
-    r = np.empty(n, dtype=x.dtype)
-    xtrxb = np.zeros((d, p), dtype=x.dtype)
-    buf = np.empty((min(rows, n), p), dtype=x.dtype)
-    for start in range(0, n, rows):
-        block = x[start : start + rows]
-        xb = buf[: block.shape[0]]
-        np.matmul(block, b, out=xb)
-        r_block = r[start : start + rows]
-        _factor_residual(xb, y[start : start + rows], frob2, d, r_block)
+    r = np.empty(design.n)
+    xtrxb = np.zeros((d, p))
+    for start, block in design.blocks():
+        xb = block @ b
+        r_block = r[start : start + block.shape[0]]
+        _factor_residual(xb, y[start : start + block.shape[0]], frob2, d, r_block)
         xb *= r_block[:, None]
         xtrxb += block.T @ xb
     loss, grad = factor_loss_grad_from(xtrxb, r, b, lam)
@@ -196,62 +282,55 @@ def factor_loss_grad_from(xtrxb: np.ndarray, r: np.ndarray, b: np.ndarray, lam: 
     return loss, grad
 
 
-def factor_products(x: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+def factor_products(x: object, b: np.ndarray, out: np.ndarray) -> None:
     """out = X B (n, p), computed in blocks of rows."""
-    n, d = x.shape
-    rows = chunk_rows(max(d, b.shape[1]))
-    for start in range(0, n, rows):
-        np.matmul(x[start : start + rows], b, out=out[start : start + rows])
+    for start, block in design_of(x).blocks():
+        np.matmul(block, b, out=out[start : start + block.shape[0]])
 
 
 def line_coefficients(
-    x: np.ndarray, xb: np.ndarray, b: np.ndarray, direction: np.ndarray, xp_out: np.ndarray
+    x: object, xb: np.ndarray, b: np.ndarray, direction: np.ndarray, xp_out: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample coefficients of ŷ(B + tP) = ŷ(B) + 2t c + t² q, and X P into ``xp_out``.
 
     c_μ = ((XB)_μ·(XP)_μ − ⟨B, P⟩)/√d and q_μ = (‖(XP)_μ‖² − ‖P‖_F²)/√d, so the network loss is
     an exact quartic polynomial in t along the direction P. ``xb`` must hold X B.
     """
-    n, d = x.shape
-    rows = chunk_rows(max(d, b.shape[1]))
-    c = np.empty(n, dtype=x.dtype)
-    q = np.empty(n, dtype=x.dtype)
-    for start in range(0, n, rows):
-        xp = xp_out[start : start + rows]
-        np.matmul(x[start : start + rows], direction, out=xp)
-        np.einsum("ij,ij->i", xb[start : start + rows], xp, out=c[start : start + rows])
-        np.einsum("ij,ij->i", xp, xp, out=q[start : start + rows])
+    design = design_of(x)
+    c = np.empty(design.n)
+    q = np.empty(design.n)
+    for start, block in design.blocks():
+        stop = start + block.shape[0]
+        xp = xp_out[start:stop]
+        np.matmul(block, direction, out=xp)
+        np.einsum("ij,ij->i", xb[start:stop], xp, out=c[start:stop])
+        np.einsum("ij,ij->i", xp, xp, out=q[start:stop])
     c -= float(np.sum(b * direction))
     q -= float(np.sum(direction * direction))
-    c /= np.sqrt(d)
-    q /= np.sqrt(d)
+    c /= np.sqrt(design.d)
+    q /= np.sqrt(design.d)
     return c, q
 
 
 def factor_step_gradient(
-    x: np.ndarray, y: np.ndarray, b: np.ndarray, xb: np.ndarray, xp: np.ndarray, step: float
+    x: object, y: np.ndarray, b: np.ndarray, xb: np.ndarray, xp: np.ndarray, step: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move X B to X B + step·X P in place (``b`` is the new factor) and return (r, Xᵀ diag(r) X B).
 
     One GEMM per block: the updated block of X B stays in cache for the residual and the
     weighted product.
     """
-    n, d = x.shape
-    p = b.shape[1]
-    rows = chunk_rows(max(d, p))
+    design = design_of(x)
+    d, p = design.d, b.shape[1]
     frob2 = float(np.sum(b * b))
-    r = np.empty(n, dtype=x.dtype)
-    xtrxb = np.zeros((d, p), dtype=x.dtype)
-    buf = np.empty((min(rows, n), p), dtype=x.dtype)
-    for start in range(0, n, rows):
-        block = x[start : start + rows]
-        xb_block = xb[start : start + rows]
-        weighted = buf[: block.shape[0]]
+    r = np.empty(design.n)
+    xtrxb = np.zeros((d, p))
+    for start, block in design.blocks():
+        stop = start + block.shape[0]
+        xb_block = xb[start:stop]
         if step != 0.0:
-            np.multiply(xp[start : start + rows], step, out=weighted)
-            xb_block += weighted
-        r_block = r[start : start + rows]
-        _factor_residual(xb_block, y[start : start + rows], frob2, d, r_block)
-        np.multiply(xb_block, r_block[:, None], out=weighted)
-        xtrxb += block.T @ weighted
+            xb_block += step * xp[start:stop]
+        r_block = r[start:stop]
+        _factor_residual(xb_block, y[start:stop], frob2, d, r_block)
+        xtrxb += block.T @ (xb_block * r_block[:, None])
     return r, xtrxb

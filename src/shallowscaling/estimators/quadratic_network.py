@@ -11,24 +11,18 @@ which equals the convex objective F(B Bᵀ) of :mod:`.psd_convex` because Tr(B B
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._validation import check_int, check_real
 from ..errors import InputError
+from ..progress import Heartbeat
 from ..results import warn_not_converged
+from ._lbfgs import lbfgs_factored
 from .psd_convex import _backend, _check_design, _check_lam, _duality_gap, _rank
 
 __all__ = ["QuadraticNetworkResult", "fit_quadratic_network"]
-
-# L-BFGS memory (pairs of d×p matrices); more than the usual 10 speeds up the final,
-# tight-tolerance phase on this ill-conditioned problem.
-_LBFGS_MEMORY = 30
-# X B is updated in place along each step (X B ← X B + t X P); it is recomputed from B every
-# this many iterations so that rounding cannot accumulate (cost: one extra pass per 100).
-_REFRESH_EVERY = 100
 
 
 @dataclass(frozen=True)
@@ -183,7 +177,8 @@ def fit_quadratic_network(
             raise InputError(f"`b0` (initial factor B₀) must be a finite ({d}, {width}) matrix; got shape {b0.shape}")
 
     x_dev, y_dev = ops.to_backend(x), ops.to_backend(y)
-    b_dev, iterations, status = _lbfgs(x_dev, y_dev, lam, ops.to_backend(b0), gtol, max_iter, ops)
+    beat = Heartbeat("fit_quadratic_network", "grad_norm", d=d, n=n, width=width, lam=lam)
+    b_dev, iterations, status = lbfgs_factored(x_dev, y_dev, lam, ops.to_backend(b0), gtol, max_iter, ops, beat)
     objective, grad, r = ops.factored_loss_grad(x_dev, y_dev, b_dev, lam)
     grad_norm = ops.norm(grad)
     b = ops.to_numpy(b_dev)
@@ -213,6 +208,7 @@ def fit_quadratic_network(
         f"grad_norm {grad_norm:.3g} (gtol {gtol:.3g}), kkt_min_eigenvalue {kkt_min:.3g}, "
         f"duality_gap {gap:.3g}, objective {objective:.10g}, rank {rank}"
     )
+    beat.end(status, iterations, objective, grad_norm, duality_gap=gap, rank=rank)
     if not converged:
         warn_not_converged(
             "fit_quadratic_network",
@@ -236,113 +232,3 @@ def fit_quadratic_network(
         lam=lam,
         width=width,
     )
-
-
-def _quartic_step(k1: float, k2: float, k3: float, k4: float) -> tuple[float, float]:
-    """Global minimiser t > 0 of φ(t) = k1 t + k2 t² + k3 t³ + k4 t⁴ (k1 < 0), and φ(t).
-
-    Returns ``(0.0, 0.0)`` when no positive stationary point lowers φ (a degenerate direction).
-    """
-    derivative = np.array([4.0 * k4, 3.0 * k3, 2.0 * k2, k1])
-    best_step, best_value = 0.0, 0.0
-    for root in np.roots(derivative):
-        # Companion-matrix roots of a real cubic: keep the (numerically) real ones and polish
-        # them with Newton steps on φ' (the companion eigenvalues lose a few digits).
-        if abs(root.imag) > 1e-6 * max(abs(root.real), 1e-300):
-            continue
-        step = float(root.real)
-        for _ in range(3):
-            slope = ((4.0 * k4 * step + 3.0 * k3) * step + 2.0 * k2) * step + k1
-            curvature = (12.0 * k4 * step + 6.0 * k3) * step + 2.0 * k2
-            if curvature <= 0.0:
-                break
-            step -= slope / curvature
-        if step <= 0.0:
-            continue
-        value = (((k4 * step + k3) * step + k2) * step + k1) * step
-        if value < best_value:
-            best_step, best_value = step, value
-    return best_step, best_value
-
-
-def _two_loop(grad, history: deque, ops):
-    """L-BFGS two-loop recursion: an approximation of H⁻¹ ∇ from the stored (s, Δg) pairs."""
-    q = ops.copy(grad)
-    alphas = []
-    for s, dg, rho in reversed(history):
-        a = rho * ops.inner(s, q)
-        q -= a * dg
-        alphas.append(a)
-    if history:
-        s, dg, rho = history[-1]
-        q *= 1.0 / (rho * ops.inner(dg, dg))
-    for (s, dg, rho), a in zip(history, reversed(alphas), strict=True):
-        q += (a - rho * ops.inner(dg, q)) * s
-    return q
-
-
-def _lbfgs(x, y, lam: float, b, gtol: float, max_iter: int, ops) -> tuple[object, int, str]:
-    """L-BFGS with exact line search on the quartic L(B + tP); returns (B, iterations, status).
-
-    ``x``, ``y`` and ``b`` are arrays of the backend ``ops``. Memory: X B and X P are kept (two
-    n×p arrays) so that an iteration costs two GEMMs of n·d·p (X P for the line search,
-    Xᵀ diag(r) X B for the gradient).
-    """
-    n, d = x.shape
-    width = b.shape[1]
-    b = ops.copy(b)
-    xb = ops.empty((n, width))
-    xp = ops.empty((n, width))
-    history: deque = deque(maxlen=_LBFGS_MEMORY)
-
-    def fresh_gradient():
-        ops.factor_products(x, b, xb)
-        r, xtrxb = ops.factor_step_gradient(x, y, b, xb, xp, 0.0)
-        return r, ops.factor_loss_grad_from(xtrxb, r, b, lam)[1]
-
-    r, grad = fresh_gradient()
-    iterations = 0
-    since_refresh = 0
-    while True:
-        grad_norm = ops.norm(grad)
-        if not np.isfinite(grad_norm):
-            return b, iterations, "diverged"
-        if grad_norm <= gtol:
-            if since_refresh == 0:
-                return b, iterations, "converged"
-            (r, grad), since_refresh = fresh_gradient(), 0
-            continue
-        if iterations >= max_iter:
-            return b, iterations, "max_iter"
-        direction = -_two_loop(grad, history, ops)
-        if ops.inner(direction, grad) >= 0.0:
-            history.clear()
-            direction = -grad
-        c, q = ops.line_coefficients(x, xb, b, direction, xp)
-        # L(B + tP) − L(B) = k1 t + k2 t² + k3 t³ + k4 t⁴ exactly (ŷ is quadratic in B): the
-        # decrease is computed without the cancellation of L(B + tP) − L(B) in floating point,
-        # so the line search keeps working far below the rounding level of L itself.
-        k1 = (4.0 * ops.inner(r, c)) / d**2 + 2.0 * lam / d * ops.inner(b, direction)
-        k2 = (4.0 * ops.inner(c, c) + 2.0 * ops.inner(r, q)) / d**2 + lam / d * ops.inner(direction, direction)
-        k3 = 4.0 * ops.inner(c, q) / d**2
-        k4 = ops.inner(q, q) / d**2
-        step, decrease = _quartic_step(k1, k2, k3, k4) if k1 < 0.0 else (0.0, 0.0)
-        if step == 0.0 or decrease >= 0.0:
-            if history:
-                history.clear()
-                continue
-            return b, iterations, "stalled"
-        b += step * direction
-        r, xtrxb = ops.factor_step_gradient(x, y, b, xb, xp, step)
-        since_refresh += 1
-        grad_new = ops.factor_loss_grad_from(xtrxb, r, b, lam)[1]
-        dg = grad_new - grad
-        curvature = step * ops.inner(direction, dg)
-        # With an exact line search sᵀΔg = −t Pᵀ∇L(B) > 0; the guard only drops pairs spoilt
-        # by rounding.
-        if curvature > 0.0:
-            history.append((step * direction, dg, 1.0 / curvature))
-        grad = grad_new
-        iterations += 1
-        if since_refresh >= _REFRESH_EVERY:
-            (r, grad), since_refresh = fresh_gradient(), 0

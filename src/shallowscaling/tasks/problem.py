@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import format_float
-from ..data import draw_diagonal_data, draw_quadratic_data
+from ..data import draw_diagonal_data, draw_quadratic_design
+from ..design import DEFAULT_DESIGN_MEMORY_GB, StreamedDesign
 from ..seeding import make_rng
 from ..targets import draw_diagonal_teacher, draw_quadratic_teacher, target_matrix
 
@@ -29,11 +30,13 @@ class Problem:
     """A teacher and a dataset: ``x`` (n, d), ``y`` (n,), and the target.
 
     ``theta_star`` (d,) for the diagonal model; ``s_star`` (d, d) with its eigenvalues
-    ``eigenvalues_star`` (d,) for the quadratic one.
+    ``eigenvalues_star`` (d,) for the quadratic one. The quadratic ``x`` is a design of
+    :mod:`shallowscaling.design` (in memory, or streamed when larger than the memory budget),
+    which every quadratic solver accepts in place of an array.
     """
 
     model: str
-    x: np.ndarray
+    x: np.ndarray | StreamedDesign
     y: np.ndarray
     theta_star: np.ndarray | None = None
     s_star: np.ndarray | None = None
@@ -64,15 +67,22 @@ def draw_problem(
     seed: int,
     replicate: int,
     normalization: str = "unit",
+    *,
+    design_memory: float = DEFAULT_DESIGN_MEMORY_GB,
 ) -> Problem:
-    """Teacher and dataset of one replicate; the same arguments always give the same arrays."""
+    """Teacher and dataset of one replicate; the same arguments always give the same arrays.
+
+    ``design_memory`` (GB) applies to the quadratic design only (see
+    :func:`~shallowscaling.data.draw_quadratic_design`): it decides how X is held, never its
+    values.
+    """
     teacher = draw_teacher(model, d, gamma, seed, replicate, normalization)
     rng = make_rng(seed, f"{model}-data", d, format_float(gamma), format_float(noise), n, replicate)
     if model == "diagonal":
         x, y = draw_diagonal_data(teacher["theta_star"], n, noise, rng)
         return Problem(model, x, y, theta_star=teacher["theta_star"])
     s_star = target_matrix(teacher["eigenvalues"], teacher["basis"])
-    x, y = draw_quadratic_data(s_star, n, noise, rng)
+    x, y = draw_quadratic_design(s_star, n, noise, rng, design_memory=design_memory)
     return Problem(model, x, y, s_star=s_star, eigenvalues_star=teacher["eigenvalues"])
 
 
