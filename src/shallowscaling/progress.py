@@ -92,6 +92,14 @@ class Heartbeat:
         """Seconds since the start line."""
         return time.monotonic() - self.start
 
+    def due(self) -> bool:
+        """Whether the interval has passed since the last line, i.e. whether :meth:`tick` would log.
+
+        Lets a solver skip computing a certificate it only needs for the heartbeat line (for
+        example a gradient inside an L-BFGS callback).
+        """
+        return time.monotonic() - self.last >= self.interval
+
     def tick(self, iteration: int, objective: float, certificate: float, **extra: object) -> None:
         """Log a heartbeat line if the interval has passed since the last line (cheap otherwise)."""
         now = time.monotonic()
