@@ -252,9 +252,11 @@ class _Problem:
         noise: float,
         max_evaluations: float = math.inf,
         heartbeat: Heartbeat | None = None,
+        stage: str = "full",
     ):
         self.max_evaluations = max_evaluations
         self.heartbeat = heartbeat
+        self.stage = stage  # names the problem in heartbeat lines: evaluations count per problem
         self.abs_theta = abs_theta
         self.weights = weights
         self.d = float(d)
@@ -269,7 +271,7 @@ class _Problem:
         """Heartbeat line (if due) at an iterate: predicted excess risk (n/d)δ² − Δ and a residual."""
         if self.heartbeat is not None and self.heartbeat.due():
             risk = self.ratio * math.exp(2.0 * log_delta) - self.noise if math.isfinite(log_delta) else math.nan
-            self.heartbeat.tick(self.evaluations, risk, residual, kappa=kappa)
+            self.heartbeat.tick(self.evaluations, risk, residual, kappa=kappa, stage=self.stage)
 
     def _scaled_noise(self, log_delta: float) -> float:
         """Δ/δ²; exactly 0 when Δ = 0 (the bracketing in the noiseless case goes to log δ ≪ 0,
@@ -575,9 +577,9 @@ def solve_diagonal_se(
     log_delta0 = 0.5 * math.log((noise + float(np.mean(abs_theta**2))) / (n / d))
     kappa0 = lam * d / (n * math.exp(log_delta0))
     if d > _SUMMARY_SIZE:
-        summary = _Problem(*_summary(abs_theta, _SUMMARY_SIZE), d, n, lam, noise, heartbeat=beat)
+        summary = _Problem(*_summary(abs_theta, _SUMMARY_SIZE), d, n, lam, noise, heartbeat=beat, stage="start")
     else:
-        summary = _Problem(abs_theta, None, d, n, lam, noise, heartbeat=beat)
+        summary = _Problem(abs_theta, None, d, n, lam, noise, heartbeat=beat, stage="start")
     # The summary's start only needs to be within Newton's basin: 1e-8 is ample.
     log_delta, kappa, ok = summary.solve_nested(kappa0, log_delta0, max(tol, 1e-8))
     starts = [(log_delta, kappa)] if ok else []
