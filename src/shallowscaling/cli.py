@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 import warnings
@@ -20,6 +21,8 @@ from typing import Any
 
 from . import __version__
 from .errors import ConvergenceWarning, InputError
+from .progress import LOGGER as PROGRESS_LOGGER
+from .progress import heartbeat_interval
 from .results import json_safe
 
 __all__ = ["build_parser", "main"]
@@ -774,11 +777,47 @@ RUNNERS = {
 }
 
 
+class _StderrHandler(logging.Handler):
+    """Writes each record to the *current* ``sys.stderr``.
+
+    A ``StreamHandler`` would keep the stream it was created with; looking it up at every record
+    keeps the lines going where stderr points now (a redirected or captured stream, e.g. in tests
+    that call :func:`main` several times in one process).
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:  # logging must never break the run; report the way logging does
+            self.handleError(record)
+
+
+def _send_progress_to_stderr() -> None:
+    """Send the solvers' progress lines (INFO on ``shallowscaling.progress``) to stderr, once.
+
+    Idempotent: a second call in the same process finds its handler and adds no other, so no
+    line is ever written twice.
+    """
+    if not any(isinstance(handler, _StderrHandler) for handler in PROGRESS_LOGGER.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("shallowscaling: %(message)s"))
+        PROGRESS_LOGGER.addHandler(handler)
+    PROGRESS_LOGGER.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 2 bad input, 1 failure)."""
+    """Entry point; returns the exit status (0 ok, 2 bad input, 1 failure).
+
+    Progress lines of long solves (start, heartbeat every ``SHALLOWSCALING_HEARTBEAT_S`` seconds,
+    end) go to stderr; a bad value of that variable is a bad input of every verb.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    _send_progress_to_stderr()
     try:
+        # Checked before any work, so that a typo fails at once rather than at the first solve.
+        heartbeat_interval()
         with warnings.catch_warnings():
             # Convergence problems are recorded in the output (converged=false) and logged once.
             warnings.simplefilter("default", ConvergenceWarning)

@@ -1,13 +1,15 @@
 """Progress lines of long solves: a start line, a heartbeat, an end line (to ``logging``).
 
-Every iterative solver of the package (FISTA, the factored PSD solver, L-BFGS, the LASSO paths,
-the state evolutions) reports through a :class:`Heartbeat`. The lines go to the logger
-``shallowscaling.progress``; the command line sends them to stderr, which is the rule's log in
-the workflow. Solvers never print.
+The iterative solvers report through a :class:`Heartbeat`: the LASSO (single fits and paths),
+the diagonal network's L-BFGS, the state evolutions and the optimal-λ search (the quadratic
+fits, FISTA, the factored PSD solver and the network's L-BFGS, are still to be wired). The
+lines go to the logger ``shallowscaling.progress``; the command line sends them to stderr, which
+is the rule's log in the workflow. Solvers never print.
 
 The heartbeat interval is read once per solve from the environment variable
 ``SHALLOWSCALING_HEARTBEAT_S`` (seconds, default 60): a solve that runs longer than that logs a
-line at least that often (iteration, objective, certificate, elapsed time). Wall time appears in
+line (iteration, objective, certificate, elapsed time) at the first check after each interval,
+so as often as the interval when the solver checks at least that often. Wall time appears in
 logs only, never in an output table, so outputs stay bit-identical from run to run.
 """
 
@@ -91,6 +93,14 @@ class Heartbeat:
     def elapsed(self) -> float:
         """Seconds since the start line."""
         return time.monotonic() - self.start
+
+    def due(self) -> bool:
+        """Whether the interval has passed since the last line, i.e. whether :meth:`tick` would log.
+
+        Lets a solver skip computing a certificate it only needs for the heartbeat line (for
+        example a gradient inside an L-BFGS callback).
+        """
+        return time.monotonic() - self.last >= self.interval
 
     def tick(self, iteration: int, objective: float, certificate: float, **extra: object) -> None:
         """Log a heartbeat line if the interval has passed since the last line (cheap otherwise)."""

@@ -26,6 +26,7 @@ import scipy.linalg
 import scipy.optimize
 
 from .._validation import check_int, check_real
+from ..progress import Heartbeat
 from ..results import warn_not_converged
 
 __all__ = ["DiagonalNetworkResult", "fit_diagonal_network"]
@@ -233,19 +234,38 @@ def fit_diagonal_network(
             raise ValueError(f"`init` must be two arrays of shape ({d},); got {a0.shape} and {w0.shape}")
         weights = np.concatenate([a0, w0])
 
+    beat = Heartbeat("fit_diagonal_network", "grad_norm", d=d, n=n, lam=lam, gtol=gtol, max_iter=max_iter)
     iterations = newton_steps = 0
+    lbfgs_iterations = [0]  # L-BFGS iterations of the current call, counted by the callback
+
+    def heartbeat(intermediate_result: scipy.optimize.OptimizeResult) -> None:
+        # Called by scipy once per L-BFGS iteration with its own iterate array, which is only read
+        # here (so the iterates are unchanged); the gradient costs a pass over the data, so it is
+        # recomputed only when a heartbeat line is due.
+        lbfgs_iterations[0] += 1
+        if beat.due():
+            _, current = _loss_and_gradient(intermediate_result.x, design, y, lam)
+            beat.tick(
+                iterations + lbfgs_iterations[0],
+                intermediate_result.fun,
+                float(np.max(np.abs(current))),
+                newton_steps=newton_steps,
+            )
+
     status = "max_iter"
     scipy_message = ""
     for _ in range(_RESTARTS + 1):
         remaining = max_iter - iterations
         if remaining <= 0:
             break
+        lbfgs_iterations[0] = 0
         outcome = scipy.optimize.minimize(
             _loss_and_gradient,
             weights,
             args=(design, y, lam),
             jac=True,
             method="L-BFGS-B",
+            callback=heartbeat,
             options={
                 "maxiter": remaining,
                 "maxfun": 2 * remaining,
@@ -261,7 +281,8 @@ def fit_diagonal_network(
             status = "diverged"
             break
         weights = outcome.x
-        _, gradient = _loss_and_gradient(weights, design, y, lam)
+        loss, gradient = _loss_and_gradient(weights, design, y, lam)
+        beat.tick(iterations, loss, float(np.max(np.abs(gradient))), newton_steps=newton_steps)
         if float(np.max(np.abs(gradient))) <= gtol:
             status = "converged"
             break
@@ -272,7 +293,8 @@ def fit_diagonal_network(
         if d <= _NEWTON_MAX_D:
             weights, steps = _newton_polish(weights, design, y, lam, gtol)
             newton_steps += steps
-            _, gradient = _loss_and_gradient(weights, design, y, lam)
+            loss, gradient = _loss_and_gradient(weights, design, y, lam)
+            beat.tick(iterations, loss, float(np.max(np.abs(gradient))), newton_steps=newton_steps)
             if float(np.max(np.abs(gradient))) <= gtol:
                 status = "converged"
                 break
@@ -290,6 +312,8 @@ def fit_diagonal_network(
         f"max-abs gradient {grad_norm:.2e} (gtol {gtol:.0e}) after {iterations} L-BFGS iterations "
         f"(cap {max_iter}) and {newton_steps} Newton steps, λ={lam:g}{saddle}; scipy: {scipy_message}"
     )
+    balance = float(np.max(np.abs(np.abs(a) - np.abs(w))))
+    beat.end(status, iterations, loss, grad_norm, newton_steps=newton_steps, balance=balance)
     if not converged:
         warn_not_converged(
             "fit_diagonal_network",
@@ -304,7 +328,7 @@ def fit_diagonal_network(
         objective=loss,
         train_loss=float(residual @ residual) / n,
         grad_norm=grad_norm,
-        balance=float(np.max(np.abs(np.abs(a) - np.abs(w)))),
+        balance=balance,
         iterations=iterations,
         newton_steps=newton_steps,
         converged=converged,

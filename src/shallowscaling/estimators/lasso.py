@@ -42,6 +42,7 @@ from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.linear_model import enet_path
 
 from .._validation import check_int, check_real
+from ..progress import Heartbeat
 from ..results import warn_not_converged
 
 __all__ = ["LassoResult", "fit_lasso", "fit_lasso_path"]
@@ -311,7 +312,10 @@ def _fit(
     target: np.ndarray,
     tol: float,
     max_iter: int,
+    solver: str = "fit_lasso",
 ) -> LassoResult:
+    n, d = design.shape
+    beat = Heartbeat(solver, "duality_gap", d=d, n=n, lam=lam, tol=tol, max_iter=max_iter)
     theta = theta0
     best_theta, best = theta, _certify(design, y, theta, lam)
     epochs = steps = idle_rounds = 0
@@ -337,6 +341,7 @@ def _fit(
             certificate = _certify(design, y, candidate, lam)
             if certificate.duality_gap < best.duality_gap:
                 best_theta, best = candidate, certificate
+        beat.tick(epochs, best.objective, best.duality_gap, active_set_steps=steps, sklearn_tol=sklearn_tol)
         idle_rounds = idle_rounds + 1 if best.duality_gap >= previous else 0
         # A loose coordinate-descent round often cannot improve on the polished point; only
         # count rounds without progress once its tolerance is tight (else a fit 1.3e-8 from a
@@ -353,6 +358,7 @@ def _fit(
         f"relative duality gap {best.duality_gap:.2e} (tol {tol:.0e}), KKT residual "
         f"{best.kkt_residual:.2e}, {epochs} epochs (cap {max_iter}) and {steps} active-set steps, λ={lam:g}"
     )
+    beat.end(status, epochs, best.objective, best.duality_gap, kkt_residual=best.kkt_residual, active_set_steps=steps)
     if not converged:
         warn_not_converged(
             "fit_lasso",
@@ -499,7 +505,7 @@ def fit_lasso_path(
     results: list[LassoResult | None] = [None] * lams.size
     theta = np.zeros(design.shape[1])
     for index in np.argsort(-lams, kind="stable"):
-        result = _fit(design, y, float(lams[index]), theta, gram, target, tol, max_iter)
+        result = _fit(design, y, float(lams[index]), theta, gram, target, tol, max_iter, "fit_lasso_path")
         results[index] = result
         theta = result.theta
     return [result for result in results if result is not None]

@@ -35,6 +35,7 @@ import scipy.optimize
 from scipy.special import ndtr
 
 from .._validation import check_int, check_real
+from ..progress import Heartbeat
 from ..results import warn_not_converged
 
 __all__ = [
@@ -250,8 +251,12 @@ class _Problem:
         lam: float,
         noise: float,
         max_evaluations: float = math.inf,
+        heartbeat: Heartbeat | None = None,
+        stage: str = "full",
     ):
         self.max_evaluations = max_evaluations
+        self.heartbeat = heartbeat
+        self.stage = stage  # names the problem in heartbeat lines: evaluations count per problem
         self.abs_theta = abs_theta
         self.weights = weights
         self.d = float(d)
@@ -261,6 +266,12 @@ class _Problem:
         self.ratio = n / d
         self.evaluations = 0
         self.signal_count = float(np.count_nonzero(abs_theta) if weights is None else weights[abs_theta > 0].sum())
+
+    def tick(self, log_delta: float, residual: float, kappa: float) -> None:
+        """Heartbeat line (if due) at an iterate: predicted excess risk (n/d)δ² − Δ and a residual."""
+        if self.heartbeat is not None and self.heartbeat.due():
+            risk = self.ratio * math.exp(2.0 * log_delta) - self.noise if math.isfinite(log_delta) else math.nan
+            self.heartbeat.tick(self.evaluations, risk, residual, kappa=kappa, stage=self.stage)
 
     def _scaled_noise(self, log_delta: float) -> float:
         """Δ/δ²; exactly 0 when Δ = 0 (the bracketing in the noiseless case goes to log δ ≪ 0,
@@ -366,6 +377,7 @@ class _Problem:
             value, slope, log_delta, _ = self.lam_of_kappa(kappa, state["log_delta"], ftol_inner)
             if math.isfinite(log_delta):
                 state["log_delta"] = log_delta
+            self.tick(log_delta, abs(value) / self.lam, kappa)
             return value, slope
 
         kappa = max(kappa_start, kappa_floor * (1.0 + 1e-3) + 1e-3)
@@ -411,6 +423,7 @@ class _Problem:
         residual, jacobian = self.equations(log_delta, kappa)
         for _ in range(_NEWTON_MAX_ITER):
             norm = float(np.max(np.abs(residual)))
+            self.tick(log_delta, norm, kappa)
             if norm <= 0.5 * rtol:
                 return log_delta, kappa, True
             try:
@@ -549,9 +562,11 @@ def solve_diagonal_se(
     noise = check_real(noise, "noise", "label-noise variance Δ", lower=0.0)
     tol = check_real(tol, "tol", "fixed-point tolerance", lower=0.0, lower_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", "evaluation cap", lower=1)
+    beat = Heartbeat("solve_diagonal_se", "fixed_point_residual", d=d, n=n, lam=lam, noise=noise, tol=tol)
 
     abs_theta = np.abs(theta_star)
     if noise == 0.0 and not np.any(abs_theta):
+        beat.end("converged", 0, 0.0, 0.0, delta=0.0)
         return DiagonalSEResult(
             delta=0.0, epsilon=d / n, threshold=lam * d / n, excess_risk=0.0, nonzero_fraction=0.0,
             fixed_point_residual=0.0, iterations=0, converged=True, status="converged",
@@ -562,15 +577,17 @@ def solve_diagonal_se(
     log_delta0 = 0.5 * math.log((noise + float(np.mean(abs_theta**2))) / (n / d))
     kappa0 = lam * d / (n * math.exp(log_delta0))
     if d > _SUMMARY_SIZE:
-        summary = _Problem(*_summary(abs_theta, _SUMMARY_SIZE), d, n, lam, noise)
+        summary = _Problem(*_summary(abs_theta, _SUMMARY_SIZE), d, n, lam, noise, heartbeat=beat, stage="start")
     else:
-        summary = _Problem(abs_theta, None, d, n, lam, noise)
+        summary = _Problem(abs_theta, None, d, n, lam, noise, heartbeat=beat, stage="start")
     # The summary's start only needs to be within Newton's basin: 1e-8 is ample.
     log_delta, kappa, ok = summary.solve_nested(kappa0, log_delta0, max(tol, 1e-8))
     starts = [(log_delta, kappa)] if ok else []
     if noise == 0.0:
         starts.append(_noiseless_start(abs_theta, n, lam))
-    full = _Problem(abs_theta, None, d, n, lam, noise, max_evaluations=(_NEWTON_MAX_ITER + 1) * 2 + max_iter)
+    full = _Problem(
+        abs_theta, None, d, n, lam, noise, max_evaluations=(_NEWTON_MAX_ITER + 1) * 2 + max_iter, heartbeat=beat
+    )
     try:
         ok = False
         for start in starts:
@@ -585,8 +602,9 @@ def solve_diagonal_se(
     iterations = full.evaluations
     if not (math.isfinite(log_delta) and math.isfinite(kappa)):
         message = f"no bracketed fixed point found for n={n}, d={d}, λ={lam:g}, Δ={noise:g}"
-        warn_not_converged("solve_diagonal_se", message, "Check the inputs (λ > 0, n >= 1).")
         nan = math.nan
+        beat.end("stalled", iterations, nan, nan)
+        warn_not_converged("solve_diagonal_se", message, "Check the inputs (λ > 0, n >= 1).")
         return DiagonalSEResult(nan, nan, nan, nan, nan, nan, iterations, False, "stalled", message, lam)
 
     delta = math.exp(log_delta)
@@ -598,6 +616,7 @@ def solve_diagonal_se(
         f"fixed-point residual {residual:.2e} (tol {tol:.0e}) after {iterations} full-vector "
         f"evaluations: δ={delta:.6g}, t={threshold:.6g}, κ={kappa:.6g}"
     )
+    beat.end(status, iterations, n / d * delta**2 - noise, residual, delta=delta, threshold=threshold)
     if not converged:
         warn_not_converged(
             "solve_diagonal_se", message, "Loosen `tol` or report the inputs; the map may be ill-conditioned here."

@@ -34,6 +34,7 @@ import scipy.optimize
 from scipy.special import logsumexp
 
 from .._validation import check_choice, check_int, check_real
+from ..progress import Heartbeat
 from ..results import warn_not_converged
 
 __all__ = ["PRIORS", "DiagonalBayesSEResult", "solve_diagonal_bayes_se"]
@@ -213,6 +214,7 @@ def solve_diagonal_bayes_se(
     max_components = check_int(max_components, "max_components", "mixture components kept", lower=2)
 
     ratio = n / d
+    beat = Heartbeat("solve_diagonal_bayes_se", "fixed_point_residual", d=d, n=n, noise=noise, prior=prior, tol=tol)
     if prior == "mixture":
         components, weights = _compress(variances, max_components)
 
@@ -231,10 +233,15 @@ def solve_diagonal_bayes_se(
         nonlocal evaluations
         evaluations += 1
         delta2 = math.exp(log_delta2)
-        return ratio - (noise + mmse(math.sqrt(delta2))) / delta2
+        error = mmse(math.sqrt(delta2))
+        value = ratio - (noise + error) / delta2
+        # |value|/(n/d) is the relative residual |(n/d)δ² − Δ − mmse|/((n/d)δ²); error ≈ R^BO.
+        beat.tick(evaluations, error, abs(value) / ratio, delta=math.sqrt(delta2))
+        return value
 
     signal = float(np.mean(variances))
     if noise + signal == 0.0:
+        beat.end("converged", 0, 0.0, 0.0, delta=0.0)
         return DiagonalBayesSEResult(0.0, 0.0, 0.0, 0, True, "converged", "Δ = 0 and v = 0: δ = 0", prior)
     # At δ² = (Δ + E θ²)/(n/d) the equation is >= 0 because mmse <= E θ²; scan down to a sign change.
     upper = math.log((noise + signal) / ratio)
@@ -248,12 +255,14 @@ def solve_diagonal_bayes_se(
             break
         upper = lower
     if value >= 0.0 and noise == 0.0 and lower <= floor:
+        beat.end("converged", evaluations, 0.0, 0.0, delta=0.0)
         return DiagonalBayesSEResult(
             0.0, 0.0, 0.0, evaluations, True, "converged",
             f"Δ = 0 and (n/d)δ² > mmse(δ) down to δ² = {math.exp(lower):.1e}: exact recovery, δ = 0", prior,
         )  # fmt: skip
     if value >= 0.0:
         message = f"no sign change of (n/d)δ² − Δ − mmse(δ) found in {evaluations} evaluations"
+        beat.end("stalled", evaluations, math.nan, math.nan)
         warn_not_converged("solve_diagonal_bayes_se", message, "Raise `max_iter`.")
         return DiagonalBayesSEResult(math.nan, math.nan, math.nan, evaluations, False, "stalled", message, prior)
 
@@ -270,6 +279,7 @@ def solve_diagonal_bayes_se(
         f"fixed-point residual {residual:.2e} (tol {tol:.0e}) after {evaluations} mmse evaluations "
         f"(Brent: {info.flag}), δ={delta:.6g}"
     )
+    beat.end(status, evaluations, lhs - noise, residual, delta=delta)
     if not converged:
         warn_not_converged("solve_diagonal_bayes_se", message, "Raise `max_iter`.")
     return DiagonalBayesSEResult(

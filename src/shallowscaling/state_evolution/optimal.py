@@ -26,6 +26,7 @@ from scipy.optimize import minimize_scalar
 
 from .._validation import check_int, check_real
 from ..errors import ConvergenceWarning, InputError
+from ..progress import Heartbeat
 from ..results import warn_not_converged
 
 __all__ = ["OptimalLamResult", "minimize_se_risk_over_lam"]
@@ -116,6 +117,9 @@ def minimize_se_risk_over_lam(
     xatol = check_real(xatol, "xatol", "tolerance on log λ", lower=0.0, lower_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", "Brent iterations", lower=1)
 
+    beat = Heartbeat(
+        "minimize_se_risk_over_lam", "fixed_point_residual", lam_min=lo, lam_max=hi, n_grid=n_grid, xatol=xatol
+    )
     results: dict[float, Any] = {}
     failed = [0]
 
@@ -129,6 +133,14 @@ def minimize_se_risk_over_lam(
             results[log_lam] = res
             if not bool(res.converged) or not math.isfinite(float(res.excess_risk)):
                 failed[0] += 1
+            # The certificate of a probe is its SE's residual (NaN for solvers without one).
+            beat.tick(
+                len(results),
+                float(res.excess_risk),
+                float(getattr(res, "fixed_point_residual", math.nan)),
+                lam=math.exp(log_lam),
+                failed_points=failed[0],
+            )
         res = results[log_lam]
         ok = bool(res.converged) and math.isfinite(float(res.excess_risk))
         return float(res.excess_risk) if ok else math.inf
@@ -139,6 +151,7 @@ def minimize_se_risk_over_lam(
         message = f"the SE did not converge at any of the {n_grid} grid points in [{lo:g}, {hi:g}]"
         warn_not_converged("optimal-λ search", message, "Check the SE solver on this problem")
         res = results[float(grid[0])]
+        beat.end("stalled", len(results), math.inf, float(getattr(res, "fixed_point_residual", math.nan)))
         return OptimalLamResult(lo, math.inf, res, False, "stalled", message, len(results), True, failed[0])
     best = int(np.argmin(values))
     a = float(grid[max(best - 1, 0)])
@@ -168,6 +181,14 @@ def minimize_se_risk_over_lam(
     )
     if at_boundary:
         message += "; the minimum is at the edge of lam_bounds"
+    beat.end(
+        status,
+        len(results),
+        risk(log_star),
+        float(getattr(res, "fixed_point_residual", math.nan)),
+        lam=math.exp(log_star),
+        failed_points=failed[0],
+    )
     if not converged:
         warn_not_converged("optimal-λ search", message, "Increase max_iter or widen lam_bounds")
     return OptimalLamResult(

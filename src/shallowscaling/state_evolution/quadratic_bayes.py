@@ -44,6 +44,7 @@ from scipy.optimize import brentq
 
 from .._validation import check_int, check_real
 from ..errors import InputError
+from ..progress import Heartbeat
 from ..results import warn_not_converged
 from .free_convolution import _far_field, compress_spectrum, semicircle_free_convolution, spectral_atoms
 
@@ -144,6 +145,7 @@ def solve_quadratic_bayes_se(
     rel_width = check_real(rel_width, "rel_width", "relative group width", lower=0.0, upper=1.0, lower_inclusive=False)
     d = s.size
     sample_ratio = n / d**2
+    beat = Heartbeat("solve_quadratic_bayes_se", "fixed_point_residual", d=d, n=n, noise=noise, tol=tol)
     target_q = float(np.mean(s * s))
     delta_lower = math.sqrt(noise / (4.0 * sample_ratio))
     if compress and noise > 0:
@@ -158,6 +160,9 @@ def solve_quadratic_bayes_se(
             if len(cache) >= max_iter:
                 raise _Budget
             cache[delta] = rie_mmse(pos, w, delta, far)
+            # Relative residual |δ² − (2 mmse_S + Δ)/(4α)|/δ² of this δ, as in the result.
+            residual = abs(delta**2 - (2.0 * cache[delta] + noise) / (4.0 * sample_ratio)) / delta**2
+            beat.tick(len(cache), 2.0 * cache[delta], residual, delta=delta)
         return cache[delta]
 
     def scaled(delta: float) -> float:
@@ -178,6 +183,7 @@ def solve_quadratic_bayes_se(
                     f"exact recovery: F(δ)/δ² ≥ {f_lo:.3g} > 0 down to δ = {hi:.2e} "
                     f"(α = {sample_ratio:.4g} is above the perfect-recovery threshold)"
                 )
+                beat.end("converged", len(cache), 0.0, 0.0, delta=0.0)
                 return QuadraticBayesSEResult(0.0, 0.0, 0.0, sample_ratio, 0.0, len(cache), True, "converged", message)
             f_lo = scaled(lo)
             if f_lo > 0:
@@ -196,6 +202,7 @@ def solve_quadratic_bayes_se(
     if status == "converged" and residual > tol:
         status = "stalled"
     message = f"δ = {root:.6g} after {len(cache)} evaluations of mmse_S, relative residual {residual:.2e}"
+    beat.end(status, len(cache), 2.0 * value, residual, delta=root)
     if status != "converged":
         warn_not_converged(
             "quadratic Bayes-optimal state evolution",

@@ -81,6 +81,7 @@ import math
 import numpy as np
 
 from .._validation import check_int, check_real
+from ..progress import Heartbeat
 from .free_convolution import ThresholdContour, _compress_groups, semicircle_free_convolution, spectral_atoms
 from .quadratic_mc import QuadraticSEResult, _check_common, _initial_delta, _Point, _result, _solve_delta
 
@@ -226,6 +227,9 @@ def solve_quadratic_se_deterministic(
     max_iter = check_int(max_iter, "max_iter", "maximum map evaluations", lower=2)
     rel_width = check_real(rel_width, "rel_width", "relative group width", lower=0.0, upper=1.0, lower_inclusive=False)
     sample_ratio = n / d**2
+    beat = Heartbeat(
+        "solve_quadratic_se_deterministic", "fixed_point_residual", d=d, n=n, lam=lam, noise=noise, tol=tol
+    )
     target_q = float(np.mean(s * s))
     delta_lower = math.sqrt(noise / (4.0 * sample_ratio))
     delta_start, warm = _initial_delta(initial, target_q, sample_ratio, noise)
@@ -233,10 +237,11 @@ def solve_quadratic_se_deterministic(
     if closed is not None:
         eig = np.maximum(s - closed.threshold, 0.0) if with_spectrum else np.zeros(0)
         message = "closed form: no eigenvalue is cut (t ≤ min s_i − 2δ), Ŝ = S* + δZ − tI"
-        return _result(closed, lam, noise, sample_ratio, 1, "converged", message, "deterministic", 0, eig, tol)
+        return _result(closed, lam, noise, sample_ratio, 1, "converged", message, "deterministic", 0, eig, tol, beat)
     delta_ref = delta_lower if noise > 0 else 0.25 * delta_start
     goe_size = d if finite_size_correction else None
     evaluations = 0
+    calls = [0]  # map evaluations over all compression passes, for the heartbeat lines
     point = None
     status, message = "stalled", "not run"
     for _ in range(4):
@@ -263,7 +268,7 @@ def solve_quadratic_se_deterministic(
                 # + the within-group variance of merged atoms below t (compression keeps means).
                 min_sq = low_second + 2.0 * t * low_first + t * t + float(lost[np.searchsorted(pos, t)])
             mse = min_sq + delta**2 * (2.0 * div - contour.noise_second_moment)
-            return _Point(
+            current = _Point(
                 delta=delta,
                 threshold=t,
                 epsilon=t / lam,
@@ -274,6 +279,9 @@ def solve_quadratic_se_deterministic(
                 nonzero_fraction=ti.mass,
                 residual=(mse + 0.5 * noise) / (2.0 * sample_ratio * delta**2) - 1.0,
             )
+            calls[0] += 1
+            beat.tick(calls[0], 2.0 * mse, abs(current.residual), delta=delta, atoms=pos.size)
+            return current
 
         point, used, status, message = _solve_delta(
             evaluate, delta_start=delta_start, warm=warm, delta_lower=delta_lower, tol=tol, max_iter=max_iter
@@ -296,4 +304,4 @@ def solve_quadratic_se_deterministic(
         fc = semicircle_free_convolution(pos, w, point.delta, panel_tol=1e-10)
         levels = (np.arange(1, d + 1) - 0.5) / d
         eig = np.maximum(fc.upper_quantiles(levels) - point.threshold, 0.0)
-    return _result(point, lam, noise, sample_ratio, evaluations, status, message, "deterministic", 0, eig, tol)
+    return _result(point, lam, noise, sample_ratio, evaluations, status, message, "deterministic", 0, eig, tol, beat)

@@ -68,6 +68,7 @@ from scipy.optimize import brentq, root
 
 from .._validation import check_choice, check_int, check_real
 from ..errors import ConvergenceWarning, InputError
+from ..progress import Heartbeat
 from ..results import warn_not_converged
 
 __all__ = ["QuadraticSEResult", "solve_quadratic_se_mc"]
@@ -430,9 +431,14 @@ def solve_quadratic_se_mc(
     if not isinstance(rng, np.random.Generator):
         raise InputError(f"`rng` (source of the GOE draws) must be a numpy.random.Generator; got {type(rng).__name__}")
     sample_ratio = n / d**2
+    beat = Heartbeat(
+        "solve_quadratic_se_mc", "fixed_point_residual", d=d, n=n, lam=lam, noise=noise, n_draws=n_draws,
+        width=width, method=method, tol=tol,
+    )  # fmt: skip
     target_q = float(np.mean(s * s))
     draws = _Draws(s, n_draws, rng)
     memo: dict[float, tuple] = {}
+    calls = [0]  # map evaluations, for the heartbeat lines
 
     def spectral(delta: float):
         if delta not in memo:
@@ -445,7 +451,7 @@ def solve_quadratic_se_mc(
         spectra, cuts = spectral(delta)
         t = _threshold_for_lam(spectra, cuts, sample_ratio, lam, width)
         q, m, mse, nz = _order_parameters(spectra, t, width)
-        return _Point(
+        current = _Point(
             delta=delta,
             threshold=t,
             epsilon=t / lam,
@@ -456,6 +462,9 @@ def solve_quadratic_se_mc(
             nonzero_fraction=nz,
             residual=(mse + 0.5 * noise) / (2.0 * sample_ratio * delta**2) - 1.0,
         )
+        calls[0] += 1
+        beat.tick(calls[0], 2.0 * mse, abs(current.residual), delta=delta)
+        return current
 
     delta_start, warm = _initial_delta(initial, target_q, sample_ratio, noise)
     if not warm and width == d and d >= _WARM_START_MIN_D:
@@ -477,18 +486,19 @@ def solve_quadratic_se_mc(
     if point is None or method == "hybr":
         start = point.delta if point is not None else delta_start
         point, extra, status, hybr_message = _solve_hybr(
-            spectral, s, target_q, sample_ratio, lam, noise, width, start, tol, max_iter
+            spectral, s, target_q, sample_ratio, lam, noise, width, start, tol, max_iter, beat
         )
         evaluations += extra
         message = f"{message}; hybr on (q, m, σ): {hybr_message}" if method == "threshold" else hybr_message
     spectra, _ = spectral(point.delta)
     eig = np.maximum(spectra[0][0] - point.threshold, 0.0)
     eig[width:] = 0.0
-    return _result(point, lam, noise, sample_ratio, evaluations, status, message, "mc", n_draws, eig, tol)
+    return _result(point, lam, noise, sample_ratio, evaluations, status, message, "mc", n_draws, eig, tol, beat)
 
 
-def _result(point: _Point, lam, noise, sample_ratio, evaluations, status, message, route, n_draws, eig, tol):
+def _result(point: _Point, lam, noise, sample_ratio, evaluations, status, message, route, n_draws, eig, tol, beat):
     converged = status == "converged"
+    beat.end(status, evaluations, 2.0 * point.matrix_mse, abs(point.residual), delta=point.delta)
     if not converged:
         warn_not_converged(
             f"quadratic state evolution ({route})",
@@ -519,7 +529,7 @@ def _result(point: _Point, lam, noise, sample_ratio, evaluations, status, messag
     )
 
 
-def _solve_hybr(spectral, s, target_q, sample_ratio, lam, noise, width, delta_start, tol, max_iter):
+def _solve_hybr(spectral, s, target_q, sample_ratio, lam, noise, width, delta_start, tol, max_iter, beat):
     """(q, m, σ) equations of spec §2.2 with scipy's hybr; returns (point, evaluations, status, message)."""
     count = [0]
 
@@ -537,9 +547,12 @@ def _solve_hybr(spectral, s, target_q, sample_ratio, lam, noise, width, delta_st
             return np.full(3, 1e3)
         delta, t = math.sqrt(q_hat) / m_hat, 2.0 * lam / m_hat
         spectra, cuts = spectral(delta)
-        q, m, _, _ = _order_parameters(spectra, t, width)
+        q, m, mse, _ = _order_parameters(spectra, t, width)
         sigma = _divergence(spectra, cuts, t, width) * t / lam / 2.0
-        return np.array([q, m, sigma]) - x
+        step = np.array([q, m, sigma]) - x
+        # Here the certificate is the residual of the (q, m, σ) map, max |Φ(x) − x|.
+        beat.tick(count[0], 2.0 * mse, float(np.max(np.abs(step))), delta=delta)
+        return step
 
     # Start from the point at delta_start: its threshold and order parameters.
     spectra, cuts = spectral(delta_start)
