@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--weights-output", help="write the learned weights (θ̂ or eig Ŝ) to this Parquet file")
     fit.add_argument(
+        "--solution-output",
+        help="write the non-zero eigenpairs of Ŝ (what `prune --solution` reads; no rows for the diagonal model) "
+        "to this Parquet file",
+    )
+    fit.add_argument(
         "--device",
         help="array backend of the quadratic fits: numpy (default) or a PyTorch device such as cpu or cuda "
         "(needs the torch extra)",
@@ -255,10 +260,10 @@ def _add_spectral_verbs(verbs) -> None:
     prune = verbs.add_parser(
         "prune",
         help="risk of the trained weights pruned at the bulk edge (workflow job)",
-        description="Refit (quadratic) or read (diagonal) the trained weights of one point and prune them at "
-        "the SE bulk edge and at the edge estimated from their spectrum (spec §5, Corollary 2). One point per "
-        "--n: the workflow runs one job per n (each about one fit) and stacks a sweep's tables with `collect`; "
-        "several --n write the same rows in one table, in n order.",
+        description="Read the trained weights of one point (quadratic: the fit job's stored eigenpairs of Ŝ, "
+        "--solution; without it, a refit) and prune them at the SE bulk edge and at the edge estimated from "
+        "their spectrum (spec §5, Corollary 2). One point per --n: the workflow runs one job per n and stacks "
+        "a sweep's tables with `collect`; several --n write the same rows in one table, in n order.",
     )
     _add_job_flags(prune)
     prune.add_argument(
@@ -266,8 +271,21 @@ def _add_spectral_verbs(verbs) -> None:
     )
     prune.add_argument("--weights", nargs="+", required=True, help="the fit job's weights Parquet files, one per --n")
     prune.add_argument("--normalization", choices=("unit", "paper"), default="unit", help="teacher scale")
-    prune.add_argument("--tol", type=_real(0.0, strict=True), default=1e-8, help="solver tolerance of the refit")
-    prune.add_argument("--max-iter", type=_positive_int, default=100_000, help="iteration cap of the refit")
+    prune.add_argument(
+        "--solution",
+        nargs="+",
+        help="quadratic: the fit job's solution Parquet files (fit --solution-output), one per --n; "
+        "without them Ŝ is refitted",
+    )
+    prune.add_argument(
+        "--fits", nargs="+", help="the fit job's fit Parquet files, one per --n (their `converged`; with --solution)"
+    )
+    prune.add_argument(
+        "--tol", type=_real(0.0, strict=True), default=1e-8, help="solver tolerance of the refit (without --solution)"
+    )
+    prune.add_argument(
+        "--max-iter", type=_positive_int, default=100_000, help="iteration cap of the refit (without --solution)"
+    )
     prune.add_argument("--output", required=True, help="Parquet file to write")
 
     collect = verbs.add_parser("collect", help="stack per-job tables into one table (workflow job)")
@@ -409,7 +427,8 @@ def _run_fit(args: argparse.Namespace) -> None:
         "width": args.width,
         "device": args.device,
     }
-    if args.replicates is None and args.output is None and args.weights_output is None and args.teacher is None:
+    files = (args.output, args.weights_output, args.solution_output, args.teacher)
+    if args.replicates is None and all(path is None for path in files):
         outcome = fit_point(
             args.model,
             args.estimator,
@@ -428,7 +447,7 @@ def _run_fit(args: argparse.Namespace) -> None:
             _print_record(outcome.record)
         return
     teacher = read_table(args.teacher) if args.teacher else None
-    fits, weights = fit_replicates(
+    tables = fit_replicates(
         args.model,
         args.estimator,
         args.d,
@@ -443,11 +462,13 @@ def _run_fit(args: argparse.Namespace) -> None:
     )
     provenance = {"verb": "fit", "model": args.model, "estimator": args.estimator}
     if args.output:
-        write_table(fits, args.output, provenance)
+        write_table(tables.fits, args.output, provenance)
     if args.weights_output:
-        write_table(weights, args.weights_output, provenance)
+        write_table(tables.weights, args.weights_output, provenance)
+    if args.solution_output:
+        write_table(tables.solution, args.solution_output, {**provenance, "d": args.d})
     if args.json:
-        _emit({"points": fits.to_dict(orient="records")})
+        _emit({"points": tables.fits.to_dict(orient="records")})
 
 
 def _run_predict(args: argparse.Namespace) -> None:
@@ -583,15 +604,27 @@ def _run_prune(args: argparse.Namespace) -> None:
     from .io.weights import read_weights_table
     from .tasks.spectra import prune_sweep
 
-    if len(args.n) != len(args.weights):
+    for flag, paths in (("--weights", args.weights), ("--solution", args.solution), ("--fits", args.fits)):
+        if paths is not None and len(paths) != len(args.n):
+            raise InputError(f"`--n` and `{flag}` need one entry per sample size; got {len(args.n)} and {len(paths)}")
+    if (args.solution is None) != (args.fits is None):
         raise InputError(
-            f"`--n` and `--weights` need one entry per sample size; got {len(args.n)} and {len(args.weights)}"
+            "`--solution` and `--fits` go together (the stored eigenpairs and the fit's `converged` flag); "
+            f"got only {'--solution' if args.fits is None else '--fits'}"
         )
+    if args.solution is not None and args.model != "quadratic":
+        raise InputError(
+            "`--solution` (stored eigenpairs of Ŝ) applies to the quadratic model only; the diagonal prune "
+            f"reads θ̂ from --weights. Drop --solution and --fits; got model {args.model!r}"
+        )
+    stored = {}
+    if args.solution is not None:
+        stored = {"solutions": [read_table(p) for p in args.solution], "fits": [read_table(p) for p in args.fits]}
     frame = prune_sweep(
         args.model, args.estimator, args.d, args.gamma, args.noise, args.lam_exponent, args.n,
         [read_weights_table(p) for p in args.weights], read_table(args.teacher), seed=args.seed,
         normalization=args.normalization, tol=args.tol, max_iter=args.max_iter, width=args.width,
-        n_draws=args.n_draws,
+        n_draws=args.n_draws, **stored,
     )  # fmt: skip
     write_table(frame, args.output, {"verb": "prune", "model": args.model, "estimator": args.estimator})
 

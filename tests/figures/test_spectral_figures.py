@@ -27,7 +27,7 @@ def tables():
     summaries, densities, pruning = [], [], []
     for ell in (-1.0, 0.5):
         runs = [fit_replicates("quadratic", "convex", D, 1.0, 0.5, n, D**ell, SEED, 1, tol=1e-7) for n in N_VALUES]
-        fits, weights = [r[0] for r in runs], [r[1] for r in runs]
+        fits, weights = [r.fits for r in runs], [r.weights for r in runs]
         out = spectra_sweep("quadratic", "convex", D, 1.0, 0.5, ell, N_VALUES, weights, fits, teacher, seed=SEED)
         summaries.append(out.summary)
         densities.append(out.density)

@@ -135,32 +135,35 @@ def test_calibration_recovers_known_exponents_from_synthetic_benchmark_files(tmp
     assert set(plan.MANUAL_COSTS) <= set(model["classes"])
 
 
-def test_a_pruning_job_costs_one_refit_of_its_point(tmp_path) -> None:
-    # One `prune` job per fit point: its time is the refit of that point, as the fit class
-    # predicts it, plus its own base (here 3 s). Calibrated on a folder of pruning jobs alone,
-    # the class borrows the fit profile and coefficients of the cost model it starts from.
-    _write_quadratic_fits(tmp_path / "fits")
-    start = plan.calibrate_cost_model([(tmp_path / "fits" / "benchmarks", [])])
+def test_a_quadratic_pruning_job_costs_no_solve(tmp_path) -> None:
+    # One `prune` job per fit point, reading the fit job's stored solution: its time is its SE
+    # references, 3 s + 1e-4 · R · d² here, whatever n (no refit, no iteration profile). The data
+    # can tell it from a refit: n spans a factor ≥ 30 at each d, which a refit's n d² would follow.
     config = plan.study_config()
+    replicates = config["quadratic"]["replicates"]
     points = [(d, n) for d in (20, 40, 80) for n in n_grid("quadratic", d, config["quadratic"]["n_eff_exponent"])]
-    jobs = [plan.PlannedJob("fit", {"model": "quadratic", "estimator": "convex", "d": str(d), "gamma": "1",
-                                    "noise": "0.5", "lam_exponent": "-1", "n": str(n)}) for d, n in points]  # fmt: skip
-    fits = plan.estimate_plan(jobs, config, start).jobs
-    refit = fits["seconds"].to_numpy() - start["classes"]["fit/quadratic/convex"]["seconds"]["base"]
-    # The data can tell a per-point job from a per-sweep one: the refits span orders of magnitude.
-    assert refit.max() > 100 * refit.min() > 0
-    for (d, n), seconds in zip(points, refit, strict=True):
-        _write_tsv(tmp_path / f"prune/benchmarks/rules/pruning/quadratic/convex/d{d}_gamma1_noise0.5_lexp-1_n{n}.tsv",
-                   3.0 + seconds, 200.0 + 1.5e-5 * n * d)  # fmt: skip
-    model = plan.calibrate_cost_model([(tmp_path / "prune" / "benchmarks", [])], start)
+    assert all(max(n for e, n in points if e == d) >= 30 * min(n for e, n in points if e == d) for d in (20, 40, 80))
+    for d, n in points:
+        _write_tsv(tmp_path / f"benchmarks/rules/pruning/quadratic/convex/d{d}_gamma1_noise0.5_lexp-1_n{n}.tsv",
+                   3.0 + 1e-4 * replicates * d**2, 200.0)  # fmt: skip
+    model = plan.calibrate_cost_model([(tmp_path / "benchmarks", [])])
     entry = model["classes"]["prune/quadratic/convex"]
-    assert entry["iterations_from"] == "fit/quadratic/convex" and entry["jobs"] == len(points)
-    assert model["classes"]["fit/quadratic/convex"] == start["classes"]["fit/quadratic/convex"]
-    # Noiseless synthetic data: the base is recovered to the solver's tolerance, well within 1e-4.
+    assert "iterations_from" not in entry and entry["jobs"] == len(points)
+    # Noiseless synthetic data: base, coefficient and d exponent recovered well within 1e-4.
     assert entry["seconds"]["base"] == pytest.approx(3.0, rel=1e-4)
-    prunes = [plan.PlannedJob("prune", job.wildcards) for job in jobs]
-    predicted = plan.estimate_plan(prunes, config, model).jobs["seconds"].to_numpy()
-    np.testing.assert_allclose(predicted, 3.0 + refit, rtol=1e-4)
+    assert entry["seconds"]["coef"]["-1"] * 20.0 ** entry["seconds"]["d_exponent"] == pytest.approx(
+        1e-4 * 20.0**2, rel=1e-4
+    )
+    assert entry["seconds"]["n_exponent"] == 0.0
+    point = {"model": "quadratic", "estimator": "convex", "gamma": "1", "noise": "0.5", "lam_exponent": "-1"}
+    jobs = [plan.PlannedJob("prune", {**point, "d": str(d), "n": str(n)}) for d, n in points]
+    predicted = plan.estimate_plan(jobs, config, model).jobs["seconds"].to_numpy()
+    np.testing.assert_allclose(predicted, [3.0 + 1e-4 * replicates * d**2 for d, _ in points], rtol=1e-4)
+    # The shipped cost model prices a paper-scale prune job (d = 800) in seconds, not hours.
+    shipped = plan.estimate_plan(
+        [plan.PlannedJob("prune", {**jobs[-1].wildcards, "d": "800", "n": str(800**3)})], config, plan.load_cost_model()
+    )
+    assert shipped.jobs["seconds"].iloc[0] < 60.0
 
 
 def test_dedicated_time_trusts_cpu_time_on_a_loaded_machine(tmp_path) -> None:

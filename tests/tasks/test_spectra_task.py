@@ -26,9 +26,9 @@ def _sweep(model: str, estimator: str, d: int, lam_exponent: float, n_values: li
     """Fit tables and weight tables of a small sweep, as the `fit` jobs write them."""
     fits, weights = [], []
     for n in n_values:
-        fit, weight = fit_replicates(model, estimator, d, 1.0, 0.5, n, d**lam_exponent, SEED, replicates, tol=1e-7)
-        fits.append(fit)
-        weights.append(weight)
+        tables = fit_replicates(model, estimator, d, 1.0, 0.5, n, d**lam_exponent, SEED, replicates, tol=1e-7)
+        fits.append(tables.fits)
+        weights.append(tables.weights)
     return fits, weights, teacher_table(model, d, 1.0, SEED, replicates)
 
 
@@ -203,3 +203,37 @@ def test_point_jobs_stacked_by_collect_are_the_sweep_job(tmp_path, model, estima
 def test_mismatched_inputs_are_refused() -> None:
     with pytest.raises(InputError, match="one entry per n"):
         spectra_sweep("diagonal", "lasso", 10, 1.0, 0.5, -1.0, [5, 10], [pd.DataFrame()], [], pd.DataFrame(), seed=0)
+
+
+@pytest.mark.parametrize("estimator", ["convex", "network"])
+def test_prune_with_the_stored_solution_equals_prune_with_the_refit(tmp_path, estimator) -> None:
+    # d = 16 at the interpolation peak (λ = 1/d), two replicates. The refit reproduces the fit job
+    # bit for bit, so the stored eigenpairs must give the same numbers up to the rounding of the
+    # dropped null directions and of U diag(s) Uᵀ (observed ≤ 1e-14 relative; bound 1e-10).
+    d, n = 16, 256
+    teacher = teacher_table("quadratic", d, 1.0, SEED, 2)
+    tables = fit_replicates("quadratic", estimator, d, 1.0, 0.5, n, 1.0 / d, SEED, 2, tol=1e-7)
+    options = {"seed": SEED, "tol": 1e-7, "n_draws": 2}
+    refit = prune_point("quadratic", estimator, d, 1.0, 0.5, -1.0, n, tables.weights, teacher, **options)
+    for frame, path in ((tables.solution, "solution"), (tables.fits, "fits")):
+        write_table(frame, tmp_path / f"{path}.parquet")
+    solution, fits = read_table(tmp_path / "solution.parquet"), read_table(tmp_path / "fits.parquet")
+    stored = prune_point(
+        "quadratic", estimator, d, 1.0, 0.5, -1.0, n, tables.weights, teacher, solution=solution, fits=fits, **options
+    )
+    numeric = [c for c in PRUNING_COLUMNS if refit[c].dtype.kind == "f"]
+    assert numeric and (refit["excess_risk"] > 0).all()
+    assert (stored["refit_eigenvalue_gap"] < 1e-12).all() and (refit["refit_eigenvalue_gap"] < 1e-12).all()
+    relative = (stored[numeric] - refit[numeric]).abs() / refit[numeric].abs().clip(lower=1e-300)
+    assert float(np.nanmax(relative.drop(columns="refit_eigenvalue_gap").to_numpy())) < 1e-10
+    non_numeric = [c for c in PRUNING_COLUMNS if c not in numeric]
+    pd.testing.assert_frame_equal(stored[non_numeric], refit[non_numeric])
+    # The data can tell a wrong solution apart: replicate 1's eigenpairs under replicate 0's label
+    # leave a visible eigenvalue gap and another risk.
+    swapped = solution.assign(replicate=1 - solution["replicate"])
+    wrong = prune_point(
+        "quadratic", estimator, d, 1.0, 0.5, -1.0, n, tables.weights, teacher, solution=swapped, fits=fits, **options
+    )
+    assert (wrong["refit_eigenvalue_gap"] > 1e-3).all()
+    with pytest.raises(InputError, match="go together"):
+        prune_point("quadratic", estimator, d, 1.0, 0.5, -1.0, n, tables.weights, teacher, solution=solution, **options)

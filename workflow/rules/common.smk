@@ -80,7 +80,8 @@ BAYES_MODULES = {
 
 
 def fit_code(wildcards):
-    return code_hash(*COMMON_MODULES, "tasks/problem.py", "tasks/fit.py", *FIT_MODULES[(wildcards.model, wildcards.estimator)])
+    modules = ("tasks/problem.py", "tasks/fit.py", "tasks/solution.py", *FIT_MODULES[(wildcards.model, wildcards.estimator)])
+    return code_hash(*COMMON_MODULES, *modules)
 
 
 def se_code(wildcards):
@@ -176,6 +177,12 @@ def sweep_point_files(wildcards, folder):
     prefix = f"results/{folder}/{wildcards.model}/{wildcards.estimator}"
     point = f"d{wildcards.d}_gamma{wildcards.gamma}_noise{wildcards.noise}_lexp{wildcards.lam_exponent}"
     return [f"{prefix}/{point}_n{n}.parquet" for n in sweep_n(wildcards)]
+
+
+def fit_point_file(wildcards, folder):
+    """The fit job's file of the point a job belongs to: its `fits`, `weights` or `solutions`."""
+    point = f"d{wildcards.d}_gamma{wildcards.gamma}_noise{wildcards.noise}_lexp{wildcards.lam_exponent}"
+    return f"results/{folder}/{wildcards.model}/{wildcards.estimator}/{point}_n{wildcards.n}.parquet"
 
 
 def width_flag(wildcards):

@@ -24,12 +24,17 @@ rule teacher:
         )
 
 
+# `solution` holds the non-zero eigenpairs of Ŝ, which the `prune` job reads instead of refitting
+# (docs/data.md). A rule's outputs are the same for every wildcard value, so the diagonal fits write
+# one too, with no rows: their whole solution θ̂ is in `weights` already, and one rule with an empty
+# file is simpler than two rules that differ by one output.
 rule fit:
     input:
         teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
     output:
         fit="results/fits/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
         weights="results/weights/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
+        solution="results/solutions/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
     conda:
         CONDA_ENV
     log:
@@ -55,4 +60,5 @@ rule fit:
         " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} {params.width}"
         " --seed {params.seed} --replicates {params.replicates} --normalization {params.normalization}"
         " --tol {params.tol} --max-iter {params.max_iter}"
-        " --teacher {input.teacher} --output {output.fit} --weights-output {output.weights} 2> {log}"
+        " --teacher {input.teacher} --output {output.fit} --weights-output {output.weights}"
+        " --solution-output {output.solution} 2> {log}"

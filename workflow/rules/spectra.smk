@@ -1,6 +1,7 @@
 # Spectra of the trained weights, HT-SR diagnostics, error decomposition and pruning (spec §4–6):
-# one `spectra` job per sweep; one `prune` job per point (n) of a weak-λ sweep, each about one fit
-# (the quadratic model refits Ŝ), stacked per sweep by `collect_pruning`; tables; Figures 2, 6, 7, 8.
+# one `spectra` job per sweep; one `prune` job per point (n) of a weak-λ sweep (the quadratic model
+# reads the fit job's stored eigenpairs of Ŝ: no solve), stacked per sweep by `collect_pruning`;
+# tables; Figures 2, 6, 7, 8.
 # Their helpers (target lists, SPECTRA_MODULES) live in common.smk.
 
 
@@ -39,6 +40,9 @@ rule prune:
     input:
         teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
         weights="results/weights/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
+        # Quadratic only: the diagonal prune reads θ̂ from `weights` (its solution file has no rows).
+        solution=lambda w: fit_point_file(w, "solutions") if w.model == "quadratic" else [],
+        fits=lambda w: fit_point_file(w, "fits") if w.model == "quadratic" else [],
     output:
         "results/pruning/points/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
     conda:
@@ -50,20 +54,18 @@ rule prune:
     params:
         seed=config["seed"],
         normalization=config["normalization"],
-        tol=lambda w: config[w.model]["solver"]["tol"],
-        max_iter=lambda w: config[w.model]["solver"]["max_iter"],
         n_draws=config["quadratic"]["se"]["n_draws"],
         width=width_flag,
-        code=lambda w: code_hash(*SPECTRA_MODULES, "io/weights.py", *FIT_MODULES[(w.model, w.estimator)]),
+        stored=lambda w, input: f"--solution {input.solution} --fits {input.fits}" if input.solution else "",
+        code=code_hash(*SPECTRA_MODULES, "io/weights.py", "tasks/solution.py"),
     threads: 1
     shell:
         THREADS_ENV + (
             " python -m shallowscaling prune {wildcards.model} --estimator {wildcards.estimator}"
             " --d {wildcards.d} --gamma {wildcards.gamma} --noise {wildcards.noise}"
-            " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} --weights {input.weights}"
+            " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} --weights {input.weights} {params.stored}"
             " --teacher {input.teacher} --seed {params.seed} --normalization {params.normalization}"
-            " --tol {params.tol} --max-iter {params.max_iter} --n-draws {params.n_draws} {params.width}"
-            " --output {output} 2> {log}"
+            " --n-draws {params.n_draws} {params.width} --output {output} 2> {log}"
         )
 
 

@@ -18,8 +18,9 @@ from .._validation import check_choice, check_int, check_real
 from ..config import n_eff_value
 from ..errors import InputError
 from .problem import Problem, draw_problem, init_rng
+from .solution import Eigenpairs, nonzero_eigenpairs, solution_table
 
-__all__ = ["ESTIMATORS", "FIT_COLUMNS", "FitOutcome", "fit_point", "fit_replicates"]
+__all__ = ["ESTIMATORS", "FIT_COLUMNS", "FitOutcome", "FitTables", "fit_point", "fit_replicates"]
 
 ESTIMATORS = {"diagonal": ("lasso", "network"), "quadratic": ("convex", "network")}
 FIT_COLUMNS = (
@@ -51,13 +52,27 @@ FIT_COLUMNS = (
 
 @dataclass(frozen=True)
 class FitOutcome:
-    """One fitted replicate: the flat record and the learned spectrum.
+    """One fitted replicate: the flat record, the learned spectrum and the solution.
 
     ``weights`` holds θ̂ (diagonal, shape (d,)) or the eigenvalues of Ŝ (quadratic, descending).
+    ``solution`` holds the non-zero eigenpairs of Ŝ (quadratic) or None (diagonal: θ̂ is the
+    whole solution).
     """
 
     record: dict
     weights: np.ndarray
+    solution: Eigenpairs | None = None
+
+
+@dataclass(frozen=True)
+class FitTables:
+    """Output of :func:`fit_replicates`: the fit table (:data:`FIT_COLUMNS`), the learned-weights
+    table and the solution table (:data:`~shallowscaling.tasks.solution.SOLUTION_COLUMNS`; no rows
+    for the diagonal model)."""
+
+    fits: pd.DataFrame
+    weights: pd.DataFrame
+    solution: pd.DataFrame
 
 
 def _solve(
@@ -144,11 +159,15 @@ def fit_point(
         weights = np.asarray(result.theta)
         excess_risk = float(np.sum((weights - problem.theta_star) ** 2) / d)
         matrix_mse = math.nan
+        solution = None
     else:
         s_hat = np.asarray(result.s)
         matrix_mse = float(np.sum((s_hat - problem.s_star) ** 2) / d)
         excess_risk = 2.0 * matrix_mse  # Wick: E_x (f − f*)² = 2‖Ŝ − S*‖²_F / d (spec §1.1)
         weights = np.sort(np.linalg.eigvalsh(s_hat))[::-1]
+        # A second O(d³) decomposition, negligible next to the solve: `eigh`'s eigenvalues differ
+        # from `eigvalsh`'s by rounding, and the stored spectrum must stay what it was.
+        solution = nonzero_eigenpairs(s_hat)
     record = {
         "model": model,
         "estimator": estimator,
@@ -174,7 +193,7 @@ def fit_point(
         "kkt_residual": float(getattr(result, "kkt_residual", math.nan)),
         "grad_norm": float(getattr(result, "grad_norm", math.nan)),
     }
-    return FitOutcome(record=record, weights=weights)
+    return FitOutcome(record=record, weights=weights, solution=solution)
 
 
 def fit_replicates(
@@ -189,19 +208,20 @@ def fit_replicates(
     replicates: int,
     teacher: pd.DataFrame | None = None,
     **options,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit every replicate; return the fit table and the learned-weights table.
+) -> FitTables:
+    """Fit every replicate; return the fit, learned-weights and solution tables.
 
     When ``teacher`` (the ``teacher`` job's table) is given, each replicate's drawn teacher is
     checked against it, so a stale teacher file cannot silently pair with new data.
     """
-    records, weight_frames = [], []
+    records, weight_frames, solutions = [], [], []
     for replicate in range(replicates):
         problem = draw_problem(model, d, gamma, noise, n, seed, replicate, options.get("normalization", "unit"))
         if teacher is not None:
             _check_teacher(problem, teacher, replicate)
         outcome = fit_point(model, estimator, d, gamma, noise, n, lam, seed, replicate, problem=problem, **options)
         records.append(outcome.record)
+        solutions.append(outcome.solution)
         frame = pd.DataFrame(
             {
                 "replicate": np.full(outcome.weights.shape[0], replicate, dtype=np.int64),
@@ -215,7 +235,7 @@ def fit_replicates(
             frame["eigenvalue"] = outcome.weights
         weight_frames.append(frame)
     fits = pd.DataFrame.from_records(records, columns=list(FIT_COLUMNS))
-    return fits, pd.concat(weight_frames, ignore_index=True)
+    return FitTables(fits=fits, weights=pd.concat(weight_frames, ignore_index=True), solution=solution_table(solutions))
 
 
 def _check_teacher(problem: Problem, teacher: pd.DataFrame, replicate: int) -> None:

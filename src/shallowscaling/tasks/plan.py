@@ -12,7 +12,7 @@ A job's inner points (:func:`job_points`) are what it loops over, read from the 
 the rules do: a fit job solves its point once per replicate; a state-evolution job solves every n
 of the SE grid (per replicate for the diagonal ERM, whose teacher differs per replicate); a
 spectra job handles every n of its sweep and replicate; a prune job its point (n), once per
-replicate, refitting it for the quadratic model as the fit job solved it. So a model calibrated
+replicate, reading the fit job's stored solution (no solve). So a model calibrated
 at 3 replicates and 30 SE points predicts a study with 5 and 40.
 """
 
@@ -112,8 +112,12 @@ _PRIORS: dict[str, dict[str, Any]] = {
     "fit/quadratic": {"time": (2.0, 1.0), "free": (), "memory": (1.0, 1.0)},
     # Coordinate descent (LASSO) or proximal gradient (network): O(n d) per sweep.
     "fit/diagonal": {"time": (1.0, 1.0), "free": (), "memory": (1.0, 1.0)},
-    # The quadratic pruning refits its point (same solver as the fit job), then prunes it.
-    "prune/quadratic": {"time": (2.0, 1.0), "free": (), "memory": (1.0, 1.0), "like": "fit/quadratic"},
+    # The quadratic pruning reads the fit job's stored eigenpairs of Ŝ (no solve, no design): the
+    # SE, optimal-λ and Bayes references of its n, as a spectra job per point (d exponent fitted),
+    # plus O(d³) per replicate (S*, overlaps; ~0.1 s at d = 800), and constant memory (the R·d²
+    # solution is ~80 MB at d = 800, R = 5). Until prune benchmarks at large d exist, the shipped
+    # cost model's prune/quadratic entry is this prior with the spectra class's coefficients.
+    "prune/quadratic": {"time": (2.0, 0.0), "free": ("d",), "memory": None},
     # Diagonal pruning re-thresholds stored θ̂; SE, optimal-λ and Bayes SE per point, O(d).
     "prune/diagonal": {"time": (1.0, 0.0), "free": (), "memory": None},
     # Spectra: the mc SE of every point works on K d×d GOE draws, O(K d²) per fixed-point step
@@ -873,7 +877,7 @@ def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_mo
 RUNTIME_FLOOR_MIN, MEM_FLOOR_MB = 3, 1000
 #: Requests are the 2σ upper prediction: exp(2 log sd) times the prediction.
 RESOURCE_SIGMAS = 2.0
-#: Rules with one job per (d, n) point, sized per point: the fits, and the pruning (a refit).
+#: Rules with one job per (d, n) point, sized per point: the fits, and the pruning of each fit.
 POINT_RULES = ("fit", "prune")
 
 

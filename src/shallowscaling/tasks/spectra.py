@@ -52,8 +52,10 @@ from ..spectra.decomposition import (
 from ..spectra.pruning import clean_spectrum, prune_coefficients, prune_spectrum, sure_edge
 from ..spectra.summary import SpectrumSummary, analyse_spectrum, weight_matrix_spectrum
 from ..spectra.tail import DEFAULT_RELATIVE_CUT, PowerLawTailFit, fit_power_law_tail
+from ..targets import target_matrix
 from .predict import predict_point
-from .problem import Problem, draw_problem, init_rng, se_rng
+from .problem import Problem, draw_problem, draw_teacher, init_rng, se_rng
+from .solution import eigenpairs_from_table
 from .teacher import teacher_from_table
 
 __all__ = [
@@ -472,23 +474,33 @@ def prune_point(
     max_iter: int = 100_000,
     width: int | None = None,
     n_draws: int = 3,
+    solution: pd.DataFrame | None = None,
+    fits: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Risk of the trained weights before and after pruning at the bulk edge (spec §5, Corollary 2).
 
     Parameters
     ----------
-    model, estimator, d, gamma, noise, n, seed, normalization, tol, max_iter, width
+    model, estimator, d, gamma, noise, n, seed, normalization, width
         Identify the fit, as in :func:`shallowscaling.tasks.fit.fit_point` (the same values as
-        the ``fit`` job, so that the refit reproduces it).
+        the ``fit`` job).
+    tol, max_iter
+        The fit job's solver options, used only by the refit (without ``solution``), so that it
+        reproduces the fit.
     lam_exponent : float
         ℓ with λ = d^ℓ (Corollary 2 is about weak λ: ℓ = −1 in the study).
     weights : DataFrame
         The ``fit`` job's learned-weights table of this point (θ̂ is read from it for the
-        diagonal model; for the quadratic one it is compared with the refit).
+        diagonal model; for the quadratic one it is compared with the eigenvalues pruned).
     teacher : DataFrame
         The ``teacher`` job's table.
     n_draws : int, default 3
         K, GOE draws of the quadratic SE.
+    solution, fits : DataFrame, optional
+        Quadratic only, together: the ``fit`` job's solution table
+        (:func:`~shallowscaling.tasks.solution.solution_table`, the non-zero eigenpairs of Ŝ) and
+        fit table of this point (its ``converged``). Without them Ŝ is refitted: the same numbers
+        at the cost of one fit job.
 
     Returns
     -------
@@ -497,15 +509,19 @@ def prune_point(
 
     Notes
     -----
-    Quadratic: Ŝ is refitted (the fit job stores only its spectrum; pruning needs the
-    eigenvectors), then its eigenvalues λ_i are replaced by (λ_i − e)₊ for four edges e: the SE
+    Quadratic: Ŝ = U diag(λ) Uᵀ is read from the fit job's stored eigenpairs (``solution``; only
+    S* is redrawn, no design and no solver call) or, without them, refitted; then its eigenvalues
+    λ_i are replaced by (λ_i − e)₊ for four edges e: the SE
     bulk edge free_convolution_edge(s, δ) − t (``se_edge``), the bulk edge estimated from the
     spectrum alone (``empirical_edge``, :func:`~shallowscaling.spectra.bulk.estimate_bulk_edge`),
     Corollary 2's 2δ − t (``edge_2delta``, the d → ∞ edge of the noise bulk) and the SE-tuned
     τ* − t (``tuned_edge``, :func:`~shallowscaling.spectra.decomposition.tune_quadratic_threshold`:
     the cut with the smallest SE risk, known to SE like the optimal λ is); each risk is
-    2‖Ŝ_pruned − S*‖²_F/d. ``refit_eigenvalue_gap`` is max_i |λ_i(refit) − λ_i(stored)| divided
-    by max λ(stored): ~0 when the refit reproduced the fit job. ``se_pruned_excess_risk`` and
+    2‖Ŝ_pruned − S*‖²_F/d. ``refit_eigenvalue_gap`` is max_i |λ_i − λ_i(weights)| divided by
+    max λ(weights), λ_i the eigenvalues pruned (the solution's, zeros filled in to d, or the
+    refit's) and λ_i(weights) those of the weights table: ~1e-15 (the two LAPACK drivers round
+    differently) when both come from the same fit; a larger value flags a solution or refit that
+    does not belong to these weights. ``se_pruned_excess_risk`` and
     ``se_tuned_pruned_excess_risk`` are the SE risks of the estimator pruned at the SE edge and at
     the tuned one: soft thresholds of S* + δZ at the corresponding level, on the SE's own draws.
     ``cleaned_se_excess_risk`` is the risk of the cleaned Ŝ,
@@ -539,6 +555,16 @@ def prune_point(
     check_choice(model, "model", ("diagonal", "quadratic"))
     d = check_int(d, "d", "input dimension d", lower=2)
     n = check_int(n, "n", "number of samples n", lower=1)
+    if (solution is None) != (fits is None):
+        raise InputError(
+            "`solution` and `fits` go together (the stored eigenpairs and the fit's `converged` flag); "
+            f"got only `{'solution' if fits is None else 'fits'}`"
+        )
+    if solution is not None and model != "quadratic":
+        raise InputError(
+            "`solution` (stored eigenpairs of Ŝ) applies to the quadratic model only; the diagonal prune "
+            f"reads θ̂ from `weights`. Drop it; got model {model!r}"
+        )
     point = _point(model, estimator, d, gamma, noise, lam_exponent, n, seed)
     lam = point["lam"]
     phase = rate_phase(model, d, n, lam, float(gamma), float(noise))
@@ -561,17 +587,30 @@ def prune_point(
     for replicate in replicates:
         rows = _replicate_rows(weights, replicate)
         stored = rows["eigenvalue"].to_numpy(dtype=float)
-        problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization)
         if model == "quadratic":
-            fit = _refit_quadratic(
-                estimator, problem, lam, tol, max_iter, width, init_rng(model, d, gamma, noise, n, seed, replicate)
-            )
-            s_hat = np.asarray(fit.s)
+            if solution is None:
+                problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization)
+                s_star = problem.s_star
+                fit = _refit_quadratic(
+                    estimator, problem, lam, tol, max_iter, width, init_rng(model, d, gamma, noise, n, seed, replicate)
+                )
+                converged = bool(fit.converged)
+                s_hat = np.asarray(fit.s)
+                ascending, vectors = np.linalg.eigh(0.5 * (s_hat + s_hat.T))
+            else:
+                drawn = draw_teacher(model, d, gamma, seed, replicate, normalization)
+                s_star = target_matrix(drawn["eigenvalues"], drawn["basis"])
+                converged = _stored_converged(fits, point, replicate)
+                pairs = eigenpairs_from_table(solution, replicate, d)
+                s_hat = pairs.matrix()
+                # The zero eigenvalues' eigenvectors are not stored and not needed: every spectral
+                # map below (pruning, cleaning, identity) sends 0 to 0.
+                ascending = np.concatenate([np.zeros(d - pairs.eigenvalues.size), pairs.eigenvalues[::-1]])
+                vectors = np.concatenate([np.zeros((d, d - pairs.eigenvalues.size)), pairs.eigenvectors[:, ::-1]], 1)
             # One eigendecomposition serves every variant: a spectral map f of Ŝ = U diag(λ) Uᵀ
             # has ‖U diag(f) Uᵀ − S*‖²_F = ‖f‖² − 2 Σ_i f_i u_iᵀS*u_i + ‖S*‖²_F.
-            ascending, vectors = np.linalg.eigh(0.5 * (s_hat + s_hat.T))
-            overlaps = np.einsum("ij,ij->j", vectors, problem.s_star @ vectors)
-            target_energy = float(np.sum(problem.s_star**2))
+            overlaps = np.einsum("ij,ij->j", vectors, s_star @ vectors)
+            target_energy = float(np.sum(s_star**2))
             eigenvalues = ascending[::-1]
             scale = max(float(stored.max(initial=0.0)), np.finfo(float).tiny)
             gap = float(np.max(np.abs(eigenvalues - stored))) / scale if stored.size == d else math.inf
@@ -597,9 +636,9 @@ def prune_point(
                 return spectral_risk(clean_spectrum(ascending, delta_, threshold_))
 
             row = {
-                "converged": bool(fit.converged),
+                "converged": converged,
                 "refit_eigenvalue_gap": gap,
-                "excess_risk": 2.0 * float(np.sum((s_hat - problem.s_star) ** 2)) / d,
+                "excess_risk": 2.0 * float(np.sum((s_hat - s_star) ** 2)) / d,
                 "se_edge": se_edge,
                 "empirical_edge": empirical_edge,
                 "edge_2delta": edge_2delta,
@@ -624,6 +663,7 @@ def prune_point(
                 "bayes_excess_risk": bayes_risk,
             }
         else:
+            problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization)
             row = _prune_diagonal(problem, rows, point, replicate, normalization)
         records.append({**point, "replicate": replicate, "rate_phase": phase, **row})
     return pd.DataFrame.from_records(records, columns=list(PRUNING_COLUMNS))
@@ -639,22 +679,48 @@ def prune_sweep(
     n_values: Sequence[int],
     weights: Sequence[pd.DataFrame],
     teacher: pd.DataFrame,
+    *,
+    solutions: Sequence[pd.DataFrame] | None = None,
+    fits: Sequence[pd.DataFrame] | None = None,
     **options,
 ) -> pd.DataFrame:
-    """:func:`prune_point` for every n of a sweep (``weights[i]`` belongs to ``n_values[i]``), in n order.
+    """:func:`prune_point` for every n of a sweep (``weights[i]``, ``solutions[i]`` and
+    ``fits[i]`` belong to ``n_values[i]``), in n order.
 
-    No state passes from one n to the next (each point's SE solves start cold, its refit starts
-    as the fit job's did), so the table equals the points' tables stacked in n order: the
-    workflow runs one ``prune`` job per point, each about one fit for the quadratic model, and
-    stacks them with ``collect``.
+    No state passes from one n to the next (each point's SE solves start cold, a refit starts as
+    the fit job's did), so the table equals the points' tables stacked in n order: the workflow
+    runs one ``prune`` job per point, each reading its fit job's stored solution, and stacks them
+    with ``collect``.
     """
-    if len(n_values) != len(weights):
-        raise InputError(f"`n_values` and `weights` must have one entry per n; got {len(n_values)} and {len(weights)}")
+    for name, tables in (("weights", weights), ("solutions", solutions), ("fits", fits)):
+        if tables is not None and len(tables) != len(n_values):
+            raise InputError(
+                f"`n_values` and `{name}` must have one entry per n; got {len(n_values)} and {len(tables)}"
+            )
+    stored = [None] * len(n_values) if solutions is None else list(solutions)
+    records = [None] * len(n_values) if fits is None else list(fits)
+    points = sorted(zip(n_values, weights, stored, records, strict=True), key=lambda item: item[0])
     frames = [
-        prune_point(model, estimator, d, gamma, noise, lam_exponent, n, table, teacher, **options)
-        for n, table in sorted(zip(n_values, weights, strict=True), key=lambda item: item[0])
+        prune_point(
+            model, estimator, d, gamma, noise, lam_exponent, n, table, teacher, solution=solution, fits=fit, **options
+        )
+        for n, table, solution, fit in points
     ]
     return pd.concat(frames, ignore_index=True)
+
+
+def _stored_converged(fits: pd.DataFrame, point: dict, replicate: int) -> bool:
+    """The fit job's ``converged`` of one replicate, after checking the fit table is of this point."""
+    rows = fits[fits["replicate"] == replicate]
+    if len(rows) != 1:
+        raise InputError(f"the fit table must have one row of replicate {replicate}; got {len(rows)}")
+    row = rows.iloc[0]
+    for key in ("model", "estimator", "d", "n", "seed"):
+        if row[key] != point[key]:
+            raise InputError(
+                f"the fit table is not of this point: its `{key}` is {row[key]!r}, the prune point's {point[key]!r}"
+            )
+    return bool(row["converged"])
 
 
 def _prune_diagonal(problem: Problem, rows: pd.DataFrame, point: dict, replicate: int, normalization: str) -> dict:
