@@ -96,8 +96,11 @@ def _duality_gap(grad: np.ndarray, s: np.ndarray, lam: float, objective: float) 
 
 def fit_reference_fista(x: np.ndarray, y: np.ndarray, lam: float, tol: float, max_iter: int) -> dict:
     """The pre-change ``fit_psd_convex(x, y, lam, tol=tol, max_iter=max_iter)``, as a dict."""
+    # Entry checks of the pre-change _check_design (part of the cost of a call).
     x = np.ascontiguousarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or y.shape != (x.shape[0],) or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("x must be a finite (n, d) array and y a finite (n,) array")
     n, d = x.shape
     shrink = lam / d
     lip = _lipschitz(x)

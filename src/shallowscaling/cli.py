@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .design import DEFAULT_DESIGN_MEMORY_GB
 from .errors import ConvergenceWarning, InputError
 from .progress import LOGGER as PROGRESS_LOGGER
 from .progress import heartbeat_interval
@@ -157,6 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--device",
         help="array backend of the quadratic fits: numpy (default) or a PyTorch device such as cpu or cuda "
         "(needs the torch extra)",
+    )
+    fit.add_argument(
+        "--solver-method",
+        choices=("auto", "fista", "factored"),
+        default="auto",
+        help="quadratic convex solver: auto (default: factored S = BBᵀ where the first dual matrix predicts a "
+        "low rank, else FISTA), fista, or factored",
+    )
+    fit.add_argument(
+        "--block-size",
+        type=_positive_int,
+        help="rows of X per block of a quadratic pass (default ~64k numbers per block); rounding only, never the data",
+    )
+    fit.add_argument(
+        "--design-memory",
+        type=_real(0.0, strict=True),
+        default=DEFAULT_DESIGN_MEMORY_GB,
+        help="GB of quadratic design X held in memory (default 1); a larger X is redrawn block by block at every "
+        "pass (same numbers, memory O(block·d + d²))",
     )
 
     predict = verbs.add_parser(
@@ -426,6 +446,9 @@ def _run_fit(args: argparse.Namespace) -> None:
         "max_iter": args.max_iter,
         "width": args.width,
         "device": args.device,
+        "method": args.solver_method,
+        "block_size": args.block_size,
+        "design_memory": args.design_memory,
     }
     files = (args.output, args.weights_output, args.solution_output, args.teacher)
     if args.replicates is None and all(path is None for path in files):

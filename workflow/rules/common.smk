@@ -58,12 +58,31 @@ def code_hash(*modules):
     return digest.hexdigest()[:16]
 
 
-COMMON_MODULES = ("config.py", "seeding.py", "targets.py", "data.py", "_validation.py", "results.py", "io")
+COMMON_MODULES = (
+    "config.py",
+    "seeding.py",
+    "targets.py",
+    "data.py",
+    "design.py",
+    "_validation.py",
+    "errors.py",
+    "progress.py",
+    "results.py",
+    "io",
+)
+# The convex solver and the network share the operators, the L-BFGS core and psd_convex's
+# helpers (quadratic_network imports them), so both lists hold the whole PSD family.
+PSD_MODULES = (
+    "estimators/psd_convex.py",
+    "estimators/psd_factored.py",
+    "estimators/_lbfgs.py",
+    "estimators/_psd_operators.py",
+)
 FIT_MODULES = {
     ("diagonal", "lasso"): ("estimators/lasso.py",),
     ("diagonal", "network"): ("estimators/diagonal_network.py",),
-    ("quadratic", "convex"): ("estimators/psd_convex.py", "estimators/_psd_operators.py"),
-    ("quadratic", "network"): ("estimators/quadratic_network.py", "estimators/_psd_operators.py"),
+    ("quadratic", "convex"): PSD_MODULES,
+    ("quadratic", "network"): ("estimators/quadratic_network.py", *PSD_MODULES),
 }
 SE_MODULES = {
     "diagonal": ("state_evolution/diagonal.py",),
@@ -183,6 +202,17 @@ def fit_point_file(wildcards, folder):
     """The fit job's file of the point a job belongs to: its `fits`, `weights` or `solutions`."""
     point = f"d{wildcards.d}_gamma{wildcards.gamma}_noise{wildcards.noise}_lexp{wildcards.lam_exponent}"
     return f"results/{folder}/{wildcards.model}/{wildcards.estimator}/{point}_n{wildcards.n}.parquet"
+
+
+def quadratic_solver_flags(wildcards):
+    """The quadratic fits' solver keys as flags (the diagonal fits have no such keys)."""
+    if wildcards.model != "quadratic":
+        return ""
+    solver = config["quadratic"]["solver"]
+    flags = f"--solver-method {solver.get('method', 'auto')} --design-memory {solver.get('design_memory', 1.0)}"
+    if solver.get("block_size") is not None:
+        flags += f" --block-size {solver['block_size']}"
+    return flags
 
 
 def width_flag(wildcards):

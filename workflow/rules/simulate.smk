@@ -52,12 +52,13 @@ rule fit:
             if w.model == "quadratic" and config["quadratic"]["width"] is not None
             else ""
         ),
+        quadratic_solver=quadratic_solver_flags,
         code=fit_code,
     threads: 1
     shell:
         THREADS_ENV + " python -m shallowscaling fit {wildcards.model} --estimator {wildcards.estimator}"
         " --d {wildcards.d} --gamma {wildcards.gamma} --noise {wildcards.noise}"
-        " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} {params.width}"
+        " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} {params.width} {params.quadratic_solver}"
         " --seed {params.seed} --replicates {params.replicates} --normalization {params.normalization}"
         " --tol {params.tol} --max-iter {params.max_iter}"
         " --teacher {input.teacher} --output {output.fit} --weights-output {output.weights}"

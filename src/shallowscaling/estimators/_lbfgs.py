@@ -174,7 +174,7 @@ def lbfgs_factored(
             history.append((step * direction, dg, 1.0 / curvature))
         grad = grad_new
         iterations += 1
-        if beat is not None:
+        if beat is not None and beat.due():
             beat.tick(iterations, ops.inner(r, r) / d**2 + lam / d * ops.inner(b, b), ops.norm(grad))
         if since_refresh >= _REFRESH_EVERY:
             (r, grad), since_refresh = fresh_gradient(), 0

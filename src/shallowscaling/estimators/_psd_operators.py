@@ -121,6 +121,15 @@ def forward(x: object, s: np.ndarray) -> np.ndarray:
     return out
 
 
+#: From this d on the adjoint uses two syrk updates per block instead of one GEMM (measured:
+#: 1.1–1.3× faster passes at d = 80, 1.7× at d = 160; slower below d ≈ 64 where call overheads
+#: dominate).
+SYRK_MIN_D = 64
+#: ... and only for blocks of at least this many rows per column (a short block is dominated by
+#: the masks and call overheads: 0.9× of a GEMM at d = 80 with 245 rows).
+SYRK_MIN_ROWS_PER_D = 4
+
+
 class _SymmetricAccumulator:
     """Σ_blocks Xᵀ diag(r) X by two ``syrk`` updates per block (rows with r > 0 and r < 0).
 
@@ -131,8 +140,20 @@ class _SymmetricAccumulator:
     def __init__(self, d: int) -> None:
         # Fortran order: syrk updates its output in place only when it is F-contiguous.
         self.upper = np.zeros((d, d), order="F")
+        self.full: np.ndarray | None = None
+        self.syrk_used = False
 
     def add(self, block: np.ndarray, r: np.ndarray) -> None:
+        d = block.shape[1]
+        if d < SYRK_MIN_D or block.shape[0] < SYRK_MIN_ROWS_PER_D * d:
+            # Small blocks: one GEMM beats the masks and two calls.
+            product = block.T @ (block * r[:, None])
+            if self.full is None:
+                self.full = product
+            else:
+                self.full += product
+            return
+        self.syrk_used = True
         for sign, mask in ((1.0, r > 0.0), (-1.0, r < 0.0)):
             if not mask.any():
                 continue
@@ -144,8 +165,15 @@ class _SymmetricAccumulator:
     def result(self, r_sum: float) -> np.ndarray:
         """(Xᵀ diag(r) X − (Σ r) I)/√d as a symmetric C-ordered matrix."""
         d = self.upper.shape[0]
-        upper = np.triu(self.upper)
-        acc = upper + np.triu(upper, 1).T
+        # Accumulated GEMMs are symmetric only up to rounding; symmetrise so that eigh sees the
+        # matrix the maths describes.
+        acc = 0.5 * (self.full + self.full.T) if self.full is not None else None
+        if self.syrk_used:
+            upper = np.triu(self.upper)
+            upper += np.triu(upper, 1).T
+            acc = upper if acc is None else acc + upper
+        elif acc is None:
+            acc = np.zeros((d, d))
         acc[np.diag_indices(d)] -= r_sum
         acc /= np.sqrt(d)
         return np.ascontiguousarray(acc)

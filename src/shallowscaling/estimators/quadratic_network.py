@@ -90,6 +90,7 @@ def fit_quadratic_network(
     max_iter: int = 20000,
     b0: np.ndarray | None = None,
     device: str | None = None,
+    block_size: int | None = None,
 ) -> QuadraticNetworkResult:
     """Train the quadratic network S = B Bᵀ by full-batch L-BFGS (spec §1.1, §7).
 
@@ -117,6 +118,8 @@ def fit_quadratic_network(
         (``"cpu"``, ``"cuda"``; needs the ``torch`` extra), as in :func:`.fit_psd_convex`. The
         initialisation is still drawn from ``rng`` with NumPy, so both backends start from the
         same B₀.
+    block_size : int, optional
+        Rows of X per block of a pass (NumPy backend); see :mod:`shallowscaling.design`.
 
     Returns
     -------
@@ -160,7 +163,7 @@ def fit_quadratic_network(
     >>> fit_quadratic_network(x, y, lam=1.0, rng=rng).converged
     True
     """
-    x, y = _check_design(x, y)
+    x, y = _check_design(x, y, block_size)
     lam = _check_lam(lam)
     gtol = check_real(gtol, "gtol", "gradient-norm tolerance", lower=0.0, lower_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", "iteration cap", lower=1)

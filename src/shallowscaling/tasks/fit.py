@@ -16,6 +16,7 @@ import pandas as pd
 
 from .._validation import check_choice, check_int, check_real
 from ..config import n_eff_value
+from ..design import DEFAULT_DESIGN_MEMORY_GB
 from ..errors import InputError
 from .problem import Problem, draw_problem, init_rng
 from .solution import Eigenpairs, nonzero_eigenpairs, solution_table
@@ -85,6 +86,8 @@ def _solve(
     width: int | None,
     rng: np.random.Generator,
     device: str | None,
+    method: str,
+    block_size: int | None,
 ):
     if model == "diagonal":
         if estimator == "lasso":
@@ -97,10 +100,14 @@ def _solve(
     if estimator == "convex":
         from ..estimators.psd_convex import fit_psd_convex
 
-        return fit_psd_convex(problem.x, problem.y, lam, tol=tol, max_iter=max_iter, device=device)
+        return fit_psd_convex(
+            problem.x, problem.y, lam, tol=tol, max_iter=max_iter, device=device, method=method, block_size=block_size
+        )
     from ..estimators.quadratic_network import fit_quadratic_network
 
-    return fit_quadratic_network(problem.x, problem.y, lam, rng, width=width, max_iter=max_iter, device=device)
+    return fit_quadratic_network(
+        problem.x, problem.y, lam, rng, width=width, max_iter=max_iter, device=device, block_size=block_size
+    )
 
 
 def fit_point(
@@ -120,6 +127,9 @@ def fit_point(
     width: int | None = None,
     problem: Problem | None = None,
     device: str | None = None,
+    method: str = "auto",
+    block_size: int | None = None,
+    design_memory: float = DEFAULT_DESIGN_MEMORY_GB,
 ) -> FitOutcome:
     """Draw (or take) the problem of one replicate and fit it.
 
@@ -152,9 +162,9 @@ def fit_point(
             f"Drop --device or use a quadratic model; got {device!r}"
         )
     if problem is None:
-        problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization)
+        problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization, design_memory=design_memory)
     rng = init_rng(model, d, gamma, noise, n, seed, replicate)
-    result = _solve(model, estimator, problem, lam, tol, max_iter, width, rng, device)
+    result = _solve(model, estimator, problem, lam, tol, max_iter, width, rng, device, method, block_size)
     if model == "diagonal":
         weights = np.asarray(result.theta)
         excess_risk = float(np.sum((weights - problem.theta_star) ** 2) / d)
@@ -216,7 +226,17 @@ def fit_replicates(
     """
     records, weight_frames, solutions = [], [], []
     for replicate in range(replicates):
-        problem = draw_problem(model, d, gamma, noise, n, seed, replicate, options.get("normalization", "unit"))
+        problem = draw_problem(
+            model,
+            d,
+            gamma,
+            noise,
+            n,
+            seed,
+            replicate,
+            options.get("normalization", "unit"),
+            design_memory=options.get("design_memory", DEFAULT_DESIGN_MEMORY_GB),
+        )
         if teacher is not None:
             _check_teacher(problem, teacher, replicate)
         outcome = fit_point(model, estimator, d, gamma, noise, n, lam, seed, replicate, problem=problem, **options)
