@@ -26,6 +26,16 @@ from shallowscaling.cli import main
           "--width", "0"], ["--width", ">= 1", "0"]),
         (["predict", "diagonal", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10", "--lam", "1",
           "--bogus"], ["unrecognized arguments", "--bogus"]),
+        (["fit", "quadratic", "--estimator", "convex", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10",
+          "--lam", "1", "--block-size", "0"], ["--block-size", ">= 1", "0"]),
+        (["fit", "quadratic", "--estimator", "convex", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10",
+          "--lam", "1", "--design-memory", "-2"], ["--design-memory", "> 0", "-2"]),
+        (["fit", "quadratic", "--estimator", "convex", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10",
+          "--lam", "1", "--solver-method", "newton"], ["--solver-method", "auto", "newton"]),
+        (["fit", "quadratic", "--estimator", "network", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10",
+          "--lam", "1", "--solver-method", "fista"], ["--solver-method", "convex only", "network"]),
+        (["fit", "diagonal", "--estimator", "lasso", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10",
+          "--lam", "1", "--design-memory", "2"], ["--design-memory", "quadratic fits only", "2"]),
     ],
 )  # fmt: skip
 def test_bad_flags_exit_2_with_a_clear_message(argv, fragments, capsys) -> None:

@@ -162,7 +162,6 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--solver-method",
         choices=("auto", "fista", "factored"),
-        default="auto",
         help="quadratic convex solver: auto (default: factored S = BBᵀ where the first dual matrix predicts a "
         "low rank, else FISTA), fista, or factored",
     )
@@ -174,9 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--design-memory",
         type=_real(0.0, strict=True),
-        default=DEFAULT_DESIGN_MEMORY_GB,
-        help="GB of quadratic design X held in memory (default 1); a larger X is redrawn block by block at every "
-        "pass (same numbers, memory O(block·d + d²))",
+        help=f"GB of quadratic design X held in memory (default {DEFAULT_DESIGN_MEMORY_GB:g}); a larger X is "
+        "redrawn block by block at every pass (same numbers, memory O(block·d + d²))",
     )
 
     predict = verbs.add_parser(
@@ -433,6 +431,26 @@ def _lam_of(args: argparse.Namespace) -> float | str | None:
     return None
 
 
+def _quadratic_solver_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--solver-method, --block-size and --design-memory, refused where they would do nothing."""
+    given = {
+        "--solver-method": args.solver_method,
+        "--block-size": args.block_size,
+        "--design-memory": args.design_memory,
+    }
+    if args.model == "diagonal":
+        for flag, value in given.items():
+            if value is not None:
+                raise InputError(f"{flag} applies to the quadratic fits only; got {value!r} for the diagonal model")
+    if args.estimator != "convex" and args.solver_method is not None:
+        raise InputError(
+            f"--solver-method applies to --estimator convex only; got {args.solver_method!r} with {args.estimator}"
+        )
+    options: dict[str, Any] = {"method": args.solver_method or "auto", "block_size": args.block_size}
+    options["design_memory"] = DEFAULT_DESIGN_MEMORY_GB if args.design_memory is None else args.design_memory
+    return options
+
+
 def _run_fit(args: argparse.Namespace) -> None:
     from .io.parquet import read_table, write_table
     from .tasks.fit import fit_point, fit_replicates
@@ -446,9 +464,7 @@ def _run_fit(args: argparse.Namespace) -> None:
         "max_iter": args.max_iter,
         "width": args.width,
         "device": args.device,
-        "method": args.solver_method,
-        "block_size": args.block_size,
-        "design_memory": args.design_memory,
+        **_quadratic_solver_options(args),
     }
     files = (args.output, args.weights_output, args.solution_output, args.teacher)
     if args.replicates is None and all(path is None for path in files):

@@ -205,11 +205,14 @@ def fit_point_file(wildcards, folder):
 
 
 def quadratic_solver_flags(wildcards):
-    """The quadratic fits' solver keys as flags (the diagonal fits have no such keys)."""
+    """The quadratic fits' solver keys as flags: none for the diagonal fits, and `method` only
+    for the convex estimator (the CLI refuses a flag that would do nothing)."""
     if wildcards.model != "quadratic":
         return ""
     solver = config["quadratic"]["solver"]
-    flags = f"--solver-method {solver.get('method', 'auto')} --design-memory {solver.get('design_memory', 1.0)}"
+    flags = f"--design-memory {solver.get('design_memory', 1.0)}"
+    if wildcards.estimator == "convex":
+        flags += f" --solver-method {solver.get('method', 'auto')}"
     if solver.get("block_size") is not None:
         flags += f" --block-size {solver['block_size']}"
     return flags
