@@ -71,7 +71,7 @@ def test_network_accepts_a_streamed_design(global_seed):
 
 
 def test_bad_block_size_and_budget_name_the_key():
-    with pytest.raises(InputError, match="`block_size`.*>= 1; got 0"):
+    with pytest.raises(InputError, match=r"`block_size`.*>= 1; got 0"):
         as_design(np.zeros((5, 3)), 0)
     with pytest.raises(InputError, match="`design_memory`"):
         draw_quadratic_design(np.eye(3), 10, 0.5, make_rng(0, "x"), design_memory=-1.0)
