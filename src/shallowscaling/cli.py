@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="mc",
         help="quadratic SE: mc (default; averages over K GOE draws at finite d, reports mc_standard_error) or "
         "deterministic (free convolution with its 1/d correction: no draw noise, exact to ~1e-11 for the "
-        "equations it solves, within the mc error of mc at d = 20-400 in the tests). Prefer deterministic for "
+        "equations it solves; it agrees with mc within mc's standard error at d = 20-40 in the tests and at "
+        "d = 200 and 400 in the checks of the Monte-Carlo error). Prefer deterministic for "
         "width p = d (it ignores --width); mc is needed for p < d",
     )
     predict.add_argument(
