@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shallowscaling.cli import main
@@ -46,3 +48,15 @@ def test_bad_flags_exit_2_with_a_clear_message(argv, fragments, capsys) -> None:
     for fragment in fragments:
         assert fragment in err
     assert "Traceback" not in err
+
+
+def test_predict_reports_the_monte_carlo_error_it_adapted_to(capsys) -> None:
+    argv = ["predict", "quadratic", "--d", "20", "--gamma", "1", "--noise", "0.5", "--n", "300", "--lam", "0.3"]
+    main([*argv, "--json", "--max-draws", "3", "--mc-rtol", "1"])  # K = 3 fixed
+    fixed = json.loads(capsys.readouterr().out)
+    main([*argv, "--json", "--max-draws", "2000"])  # the default --mc-rtol, 0.5 %
+    adapted = json.loads(capsys.readouterr().out)
+    # The data can tell: three draws are far from 0.5 %, so K must grow to meet it.
+    assert fixed["n_draws"] == 3 and fixed["mc_standard_error"] > 0.005 * fixed["matrix_mse"]
+    assert adapted["converged"] and adapted["status"] == "converged" and adapted["n_draws"] > 3
+    assert adapted["mc_standard_error"] <= 0.005 * adapted["matrix_mse"]

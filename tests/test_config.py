@@ -62,6 +62,8 @@ def test_default_and_tiny_configs_are_valid() -> None:
         (lambda c: c["spectra"]["tail"].update(d=[1]), ["spectra.tail.d[0]", "1", ">= 2"]),
         (lambda c: c["spectra"]["tail"]["n_eff_exponent"].update(start=1.5), ["spectra.tail.n_eff", "start (1.5)"]),
         (lambda c: c["spectra"]["tail"].update(gamma=[1.0]), ["spectra.tail", "gamma"]),
+        (lambda c: c["quadratic"]["se"].update(mc_rtol=0), ["quadratic.se.mc_rtol", "0"]),
+        (lambda c: c["quadratic"]["se"].update(max_draws=4), ["quadratic.se.max_draws: 4", "n_draws (5)", "raise"]),
     ],
 )
 def test_bad_input_names_key_value_and_allowed(base: dict, mutate, fragments: list[str]) -> None:

@@ -99,6 +99,12 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     for model in MODELS:
         _check_n_grid(model, model, config[model]["n_eff_exponent"], config[model]["d"])
     _check_tail_sweep(config)
+    se = config["quadratic"]["se"]
+    if se["max_draws"] < se["n_draws"]:
+        raise ConfigError(
+            f"quadratic.se.max_draws: {se['max_draws']} is below quadratic.se.n_draws ({se['n_draws']}), the K the "
+            "Monte-Carlo route starts with; raise max_draws or lower n_draws"
+        )
     return config
 
 

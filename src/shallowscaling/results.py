@@ -22,8 +22,9 @@ __all__ = ["STATUSES", "json_safe", "scalar_fields", "warn_not_converged"]
 
 #: ``converged``: the stated tolerance was met; ``max_iter``: the iteration cap was hit;
 #: ``stalled``: no further progress possible (line search / bracketing failed);
-#: ``diverged``: non-finite values appeared.
-STATUSES = ("converged", "max_iter", "stalled", "diverged")
+#: ``diverged``: non-finite values appeared; ``max_draws``: the Monte-Carlo state evolution solved
+#: its fixed point but its standard error stayed above ``mc_rtol`` at the cap on the draws.
+STATUSES = ("converged", "max_iter", "stalled", "diverged", "max_draws")
 
 
 def scalar_fields(result: Any) -> dict[str, Any]:

@@ -187,3 +187,77 @@ def test_input_validation():
         solve_quadratic_se_mc(s, 50, 0.0, NOISE, rng=rng)
     with pytest.raises(InputError, match="method"):
         solve_quadratic_se_mc(s, 50, 0.1, NOISE, rng=rng, method="newton")
+
+
+def _k_draw_answers(s, n, lam, k, seeds):
+    return [solve_quadratic_se_mc(s, n, lam, NOISE, n_draws=k, rng=np.random.default_rng(seed)) for seed in seeds]
+
+
+@pytest.mark.slow
+def test_mc_standard_error_covers_the_k50_answer(global_seed):
+    # Issue "MC standard error of the quadratic SE": the error reported with K = 10 draws must cover
+    # the K = 50 answer of the same stream (its first 10 draws are the K = 10 ones) at >= 90 % of
+    # 20 seeds, at two standard errors. Near the interpolation peak (α = 0.4, small λ) so that
+    # the draws move the answer by several per cent.
+    d, k, lam = 24, 10, 0.05
+    s = power_law_spectrum(d, 1.0)
+    n = round(0.4 * d * d)
+    seeds = [1000 * global_seed + i for i in range(20)]
+    small = _k_draw_answers(s, n, lam, k, seeds)
+    large = _k_draw_answers(s, n, lam, 50, seeds)
+    mse = np.array([r.matrix_mse for r in small])
+    errors = np.array([r.mc_standard_error for r in small])
+    # The data can tell the cases apart: the draws move the answer by far more than the fixed-point
+    # tolerance, and a zero error bar would cover almost nothing.
+    assert np.std(mse, ddof=1) > 0.01 * np.mean(mse)
+    covered = np.abs(mse - np.array([r.matrix_mse for r in large])) <= 2.0 * errors
+    assert np.mean(covered) >= 0.9
+    # Nor is the error inflated: the root-mean-square reported error matches the spread of the 20
+    # answers (a standard deviation from 20 samples is within ±35 % of the truth at ~95 %).
+    ratio = np.std(mse, ddof=1) / math.sqrt(np.mean(errors**2))
+    assert 0.65 <= ratio <= 1.5
+
+
+def test_adaptive_draws_meet_mc_rtol_and_are_reproducible():
+    d, lam = 30, 0.3
+    s = power_law_spectrum(d, 1.0)
+    n = round(0.8 * d * d)
+    fixed = solve_quadratic_se_mc(s, n, lam, NOISE, n_draws=3, rng=np.random.default_rng(4))
+    assert fixed.mc_standard_error > 0.02 * fixed.matrix_mse  # three draws cannot meet 2 %
+    runs = [
+        solve_quadratic_se_mc(s, n, lam, NOISE, n_draws=3, rng=np.random.default_rng(4), mc_rtol=0.02, max_draws=500)
+        for _ in range(2)
+    ]
+    res = runs[0]
+    assert res.converged and res.status == "converged"
+    assert 3 < res.n_draws < 500 and res.mc_standard_error <= 0.02 * res.matrix_mse
+    assert runs[1].matrix_mse == res.matrix_mse and runs[1].n_draws == res.n_draws
+    # Adaptation only appends draws: the same K drawn at once gives the same answer (up to the
+    # fixed-point tolerance, as the solve starts from another δ).
+    direct = solve_quadratic_se_mc(s, n, lam, NOISE, n_draws=res.n_draws, rng=np.random.default_rng(4))
+    assert direct.matrix_mse == pytest.approx(res.matrix_mse, rel=1e-8)
+
+
+def test_draw_cap_gives_status_max_draws():
+    s = power_law_spectrum(20, 1.0)
+    with pytest.warns(ConvergenceWarning, match="max_draws"):
+        res = solve_quadratic_se_mc(
+            s, 200, 0.3, NOISE, n_draws=2, rng=np.random.default_rng(1), mc_rtol=1e-4, max_draws=6
+        )
+    assert res.status == "max_draws" and not res.converged and res.n_draws == 6
+    assert res.fixed_point_residual <= 1e-10  # the fixed point itself was solved
+    assert res.mc_standard_error > 1e-4 * res.matrix_mse
+
+
+def test_max_draws_below_n_draws_is_an_error():
+    with pytest.raises(InputError, match=r"`max_draws`.*>= `n_draws` = 5.*got 4"):
+        solve_quadratic_se_mc(
+            power_law_spectrum(10, 1.0),
+            50,
+            0.3,
+            NOISE,
+            n_draws=5,
+            rng=np.random.default_rng(0),
+            mc_rtol=0.1,
+            max_draws=4,
+        )

@@ -218,6 +218,16 @@ def quadratic_solver_flags(wildcards):
     return flags
 
 
+def quadratic_se_flags(wildcards):
+    """The quadratic SE keys as flags of `predict` (the diagonal SE has no such keys)."""
+    if wildcards.model != "quadratic":
+        return ""
+    se = config["quadratic"]["se"]
+    return (
+        f"--route {se['route']} --n-draws {se['n_draws']} --mc-rtol {se['mc_rtol']} --max-draws {se['max_draws']}"
+    )
+
+
 def width_flag(wildcards):
     width = config["quadratic"]["width"]
     return f"--width {width}" if wildcards.model == "quadratic" and width is not None else ""

@@ -16,9 +16,7 @@ rule state_evolution:
         n=lambda w: " ".join(
             map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
         ),
-        route=lambda w: f"--route {config['quadratic']['se']['route']} --n-draws {config['quadratic']['se']['n_draws']}"
-        if w.model == "quadratic"
-        else "",
+        se=quadratic_se_flags,
         seed=config["seed"],
         code=se_code,
     threads: 1
@@ -26,7 +24,7 @@ rule state_evolution:
         THREADS_ENV + (
             " python -m shallowscaling predict {wildcards.model} --d {wildcards.d}"
             " --gamma {wildcards.gamma} --noise {wildcards.noise} --lam-exponent {wildcards.lam_exponent}"
-            " --n {params.n} {params.route} --seed {params.seed}"
+            " --n {params.n} {params.se} --seed {params.seed}"
             " --teacher {input.teacher} --output {output} 2> {log}"
         )
 
@@ -72,15 +70,13 @@ rule optimal_lam:
         n=lambda w: " ".join(
             map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
         ),
-        route=lambda w: f"--route {config['quadratic']['se']['route']} --n-draws {config['quadratic']['se']['n_draws']}"
-        if w.model == "quadratic"
-        else "",
+        se=quadratic_se_flags,
         seed=config["seed"],
         code=optimal_code,
     threads: 1
     shell:
         THREADS_ENV + (
             " python -m shallowscaling predict {wildcards.model} --lam optimal --d {wildcards.d}"
-            " --gamma {wildcards.gamma} --noise {wildcards.noise} --n {params.n} {params.route} --seed {params.seed}"
+            " --gamma {wildcards.gamma} --noise {wildcards.noise} --n {params.n} {params.se} --seed {params.seed}"
             " --teacher {input.teacher} --output {output} 2> {log}"
         )

@@ -14,9 +14,10 @@ import numpy as np
 
 from .._validation import check_choice
 from ..errors import InputError
+from ..results import scalar_fields
 from .bulk import estimate_bulk_edge
 from .phases import classify_spectrum
-from .tail import DEFAULT_RELATIVE_CUT, KS_STATISTICS, _as_real_vector, fit_power_law_tail
+from .tail import DEFAULT_RELATIVE_CUT, KS_STATISTICS, _as_real_vector, compare_tail_alternatives, fit_power_law_tail
 
 __all__ = ["SPECTRUM_NORMALIZATIONS", "SpectrumSummary", "analyse_spectrum", "weight_matrix_spectrum"]
 
@@ -39,6 +40,9 @@ class SpectrumSummary:
         Power-law tail fit of the non-zero eigenvalues (:func:`fit_power_law_tail`; NaN if none).
     n_tail : int
         Eigenvalues in the fitted tail.
+    loglik_ratio_exponential, p_value_exponential, loglik_ratio_lognormal, p_value_lognormal : float
+        Likelihood-ratio tests of the power-law tail against the exponential and the lognormal on
+        the same tail (:func:`compare_tail_alternatives`; R > 0 favours the power law).
     bulk_edge : float
         Estimated right edge of the bulk (:func:`estimate_bulk_edge`; 0.0 without a bulk).
     n_outliers : int
@@ -61,6 +65,10 @@ class SpectrumSummary:
     xmin: float
     ks_distance: float
     n_tail: int
+    loglik_ratio_exponential: float
+    p_value_exponential: float
+    loglik_ratio_lognormal: float
+    p_value_lognormal: float
     bulk_edge: float
     n_outliers: int
     n_bulk: int
@@ -117,6 +125,7 @@ def analyse_spectrum(
         "xmin": tail.xmin,
         "ks_distance": tail.ks_distance,
         "n_tail": tail.n_tail,
+        **scalar_fields(compare_tail_alternatives(values, tail, relative_cut=relative_cut)),
         "bulk_edge": bulk.bulk_edge,
         "n_outliers": bulk.n_outliers,
         "n_bulk": bulk.n_bulk,

@@ -71,13 +71,28 @@ from ..errors import ConvergenceWarning, InputError
 from ..progress import Heartbeat
 from ..results import warn_not_converged
 
-__all__ = ["QuadraticSEResult", "solve_quadratic_se_mc"]
+__all__ = ["MAX_DRAWS_DEFAULT", "MC_RTOL_DEFAULT", "QuadraticSEResult", "solve_quadratic_se_mc"]
 
 METHODS = ("threshold", "hybr")
 #: From this d on, a cold start first solves the deterministic route (~0.3 s at d = 400) for its
 #: δ: it saves ~4 evaluations of K eigendecompositions, which only pays off once those dominate
 #: (measured: a net loss at d ≤ 200, a gain of ~1/3 of the solve time at d = 400).
 _WARM_START_MIN_D = 300
+#: Default cap on K when the draws adapt to ``mc_rtol``: 200 eigendecompositions per map
+#: evaluation, ~10 s per evaluation at d = 400 on one core.
+MAX_DRAWS_DEFAULT = 200
+#: Default target of the relative Monte-Carlo error of ``predict`` and the study (0.5 %): below
+#: the ~1–2 % differences between neighbouring points of a sweep that the figures resolve.
+MC_RTOL_DEFAULT = 0.005
+#: Fewest draws whose error estimate may stop the adaptation: from K draws it has K − 1 degrees of
+#: freedom, and at K = 3 it is below half its true value one time in four (χ²₂), so an early stop
+#: would often be false (seen at d = 20: 1.5 % estimated at K = 3, 15 %/√K measured at K = 200).
+#: With 15 degrees of freedom that happens about one time in 50.
+_MIN_DRAWS_FOR_ERROR = 16
+#: Relative step of the forward difference in δ of the standard error. Large enough that the
+#: jumps of D (2/(Kd²) each time an eigenvalue crosses t) average out over the ~K d h crossings,
+#: small enough that the O(h) bias of the derivative (≈ 1 %) is negligible for an error bar.
+_DELTA_STEP = 1e-2
 
 
 @dataclass(frozen=True)
@@ -114,7 +129,13 @@ class QuadraticSEResult:
     route : str
         ``"mc"`` or ``"deterministic"``.
     n_draws : int
-        K (0 for the deterministic route).
+        K, the number of GOE draws the answer averages over (route "mc": the final K after the
+        adaptation to ``mc_rtol``; 0 for the deterministic route).
+    mc_standard_error : float
+        Monte-Carlo standard error of ``matrix_mse`` over the K draws (route "mc"; NaN for the
+        deterministic route and for K = 1): the delta-method (sandwich) error of the fixed point
+        of the draw-averaged equations, see :func:`solve_quadratic_se_mc`. The error of
+        ``excess_risk`` is twice it.
     eigenvalues : ndarray, shape (d,)
         SE-predicted eigenvalues of Ŝ, decreasing (route "mc": those of the first draw; route
         "deterministic": quantiles of μ_δ at levels (k − ½)/d shifted by −t, clipped at 0, only
@@ -139,6 +160,7 @@ class QuadraticSEResult:
     message: str
     route: str
     n_draws: int
+    mc_standard_error: float
     eigenvalues: np.ndarray
 
 
@@ -248,14 +270,21 @@ class _Draws:
     """K fixed GOE draws and the per-δ spectral data of diag(s) + δZ_k."""
 
     def __init__(self, s: np.ndarray, n_draws: int, rng: np.random.Generator) -> None:
-        d = s.size
         self.s = s
-        self.z = []
-        for _ in range(n_draws):
+        self.z: list[np.ndarray] = []
+        self.z_norm2: list[float] = []
+        self.z_trace: list[float] = []
+        self.extend(n_draws, rng)
+
+    def extend(self, count: int, rng: np.random.Generator) -> None:
+        """Append ``count`` draws; drawn in order, so the first K draws never depend on the final K."""
+        d = self.s.size
+        for _ in range(count):
             g = rng.standard_normal((d, d))
-            self.z.append((g + g.T) / math.sqrt(2.0 * d))
-        self.z_norm2 = [float(np.sum(z * z)) for z in self.z]
-        self.z_trace = [float(np.trace(z)) for z in self.z]
+            z = (g + g.T) / math.sqrt(2.0 * d)
+            self.z.append(z)
+            self.z_norm2.append(float(np.sum(z * z)))
+            self.z_trace.append(float(np.trace(z)))
 
     def spectra(self, delta: float) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
         """Per draw: eigenvalues (decreasing), w_k = u_kᵀ diag(s) u_k, ‖δZ‖²_F and δ Tr Z."""
@@ -372,6 +401,8 @@ def solve_quadratic_se_mc(
     max_iter: int = 100,
     initial: object = None,
     method: str = "threshold",
+    mc_rtol: float | None = None,
+    max_draws: int | None = None,
 ) -> QuadraticSEResult:
     """Solve the quadratic state evolution with Monte-Carlo GOE draws (spec §2.2(a)).
 
@@ -386,21 +417,30 @@ def solve_quadratic_se_mc(
     noise : float
         Label-noise variance Δ ≥ 0.
     n_draws : int, default 3
-        K, the number of GOE matrices (drawn once from ``rng``).
+        K, the number of GOE matrices the solve starts with (drawn from ``rng``); with
+        ``mc_rtol=None`` the only K.
     rng : numpy.random.Generator
-        Source of the K draws (keyword only; use :func:`shallowscaling.seeding.make_rng`).
+        Source of the draws (keyword only; use :func:`shallowscaling.seeding.make_rng`). Draws
+        are taken in order, so a run that ends at K draws used the first K of the stream.
     width : int, optional
         Student width p (1 ≤ p ≤ d); only the top p eigenvalues of Ŝ are kept. Default d.
     tol : float, default 1e-10
-        Stopping rule: |mse_S + Δ/2 − 2αδ²| ≤ tol · 2αδ².
+        Stopping rule of each fixed-point solve: |mse_S + Δ/2 − 2αδ²| ≤ tol · 2αδ².
     max_iter : int, default 100
-        Maximum number of map evaluations (each: K eigendecompositions of size d).
+        Maximum number of map evaluations per solve (each: K eigendecompositions of size d).
     initial : QuadraticSEResult or float, optional
         Warm start (its δ), e.g. the previous point of a sweep. Without it (and for p = d ≥ 300)
         the deterministic route provides the starting δ.
     method : {"threshold", "hybr"}
         Threshold parametrisation (default; robust), or ``scipy.optimize.root(method="hybr")``
         on (q, m, σ). The threshold route falls back to "hybr" if it cannot bracket δ.
+    mc_rtol : float, optional
+        Target relative Monte-Carlo error: K grows until
+        ``mc_standard_error ≤ mc_rtol · matrix_mse``. Default None: K stays at ``n_draws``.
+    max_draws : int, optional
+        Cap on K when ``mc_rtol`` is given (≥ ``n_draws``; default ``max(n_draws, 200)``). If the
+        cap is reached with the error still above ``mc_rtol``, the result has
+        ``status="max_draws"`` and ``converged=False``.
 
     Returns
     -------
@@ -411,8 +451,26 @@ def solve_quadratic_se_mc(
     -----
     Equations (SE-1, SE-2) of the module docstring. Cost O(K d³) per evaluation of the map, about
     12 evaluations per solve from a cold start (one point at d = 400, K = 3 takes well under 2 s).
-    The answer fluctuates with the draws by O(1/d) relative (the variance of the finite-d
-    spectrum); increase K or use the deterministic route to remove it.
+    The answer fluctuates with the draws, by O(1/d) relative for the bulk and more where a few
+    large eigenvalues of S* dominate mse_S (their outliers fluctuate by O(δ/√d)).
+
+    *Standard error.* The answer θ̂ = (δ, t) solves the average over draws of per-draw equations
+    Φ_k(θ) = (mse_k + Δ/2 − 2αδ², 2t(2α − D_k) − λ) = 0, a Z-estimator; to first order
+    θ̂ − θ_∞ = −J⁻¹ (1/K) Σ_k Φ_k(θ_∞), J = ∂Φ̄/∂θ. The reported ``matrix_mse`` M̂ = (1/K) Σ_k
+    mse_k(θ̂) then has the influence values ψ_k = (mse_k − M̄) − ∇M̄ᵀ J⁻¹ (Φ_k − Φ̄) and
+    ``mc_standard_error`` = (Σ_k ψ_k² / (K(K − 1)))^{1/2}, the sandwich (delta-method) error
+    (van der Vaart, *Asymptotic Statistics*, Thm 5.21). It costs one more evaluation of the map:
+    the t-derivatives are exact (D is piecewise linear in t, ∂mse/∂t = (2/d) Σ_kept (w_i − f_i)),
+    the δ-derivatives are forward differences with step δ·``_DELTA_STEP``. The spread of the K
+    per-draw mse_k at the pooled root alone is wrong by the feedback through (δ, t); solving each
+    draw on its own (batch means) costs K solves and is biased at K = 1. The tests check that twice
+    the error covers the K = 50 answer at ≥ 90 % of seeds.
+
+    *Adaptive K.* With ``mc_rtol``, after each solve K grows to the number the error predicts
+    (the error falls as 1/√K), at least K + 1 and at most 4K and ``max_draws``, and the fixed
+    point is re-solved from the previous δ. The error estimate from few draws is itself noisy
+    (K − 1 degrees of freedom), hence the factor 1.1 of margin, the growth limit, and the rule that
+    the adaptation stops only once K ≥ 16 (or K = ``max_draws`` if smaller).
 
     Examples
     --------
@@ -428,15 +486,90 @@ def solve_quadratic_se_mc(
     tol = check_real(tol, "tol", "fixed-point tolerance", lower=0.0, lower_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", "maximum map evaluations", lower=2)
     check_choice(method, "method", METHODS)
+    if mc_rtol is not None:
+        mc_rtol = check_real(mc_rtol, "mc_rtol", "relative Monte-Carlo error", lower=0.0, lower_inclusive=False)
+    if max_draws is None:
+        max_draws = max(n_draws, MAX_DRAWS_DEFAULT)
+    max_draws = check_int(max_draws, "max_draws", "cap on the GOE draws K", lower=1)
+    if max_draws < n_draws:
+        raise InputError(
+            f"`max_draws` (cap on the GOE draws K) must be >= `n_draws` = {n_draws} (the starting K); got "
+            f"{max_draws}: raise max_draws or lower n_draws"
+        )
     if not isinstance(rng, np.random.Generator):
         raise InputError(f"`rng` (source of the GOE draws) must be a numpy.random.Generator; got {type(rng).__name__}")
     sample_ratio = n / d**2
     beat = Heartbeat(
         "solve_quadratic_se_mc", "fixed_point_residual", d=d, n=n, lam=lam, noise=noise, n_draws=n_draws,
-        width=width, method=method, tol=tol,
+        width=width, method=method, tol=tol, mc_rtol=mc_rtol, max_draws=max_draws,
     )  # fmt: skip
     target_q = float(np.mean(s * s))
+    delta_start, warm = _initial_delta(initial, target_q, sample_ratio, noise)
+    if not warm and width == d and d >= _WARM_START_MIN_D:
+        # Cold start: the deterministic equivalent (route (b)) has the same fixed point up to
+        # O(1/(d√K)) and costs a few eigendecompositions' worth of time; it saves the bracket search.
+        from .quadratic_deterministic import solve_quadratic_se_deterministic
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            guess = solve_quadratic_se_deterministic(s, n, lam, noise, tol=1e-6)
+        if guess.converged:
+            delta_start, warm = guess.delta, True
+    problem = _Problem(s, target_q, sample_ratio, lam, noise, width, tol, max_iter, method, beat)
     draws = _Draws(s, n_draws, rng)
+    evaluations = 0
+    while True:
+        point, spent, status, message, spectral = _solve_fixed_point(problem, draws, delta_start, warm)
+        evaluations += spent
+        spectra, _ = spectral(point.delta)
+        eig = np.maximum(spectra[0][0] - point.threshold, 0.0)
+        eig[width:] = 0.0
+        standard_error = _mc_standard_error(problem, draws, spectral, point)
+        k = len(draws.z)
+        relative = standard_error / point.matrix_mse if point.matrix_mse > 0 else math.inf
+        if (
+            mc_rtol is None
+            or status != "converged"
+            or (relative <= mc_rtol and k >= min(_MIN_DRAWS_FOR_ERROR, max_draws))
+        ):
+            break
+        if k >= max_draws:
+            status = "max_draws"
+            message = (
+                f"{message}; Monte-Carlo error {relative:.2e} of matrix_mse > mc_rtol {mc_rtol:.1e} "
+                f"at the cap K = max_draws = {max_draws}"
+            )
+            break
+        # The error falls as 1/√K; NaN (K = 1) or a noisy small-K estimate are bounded by [K+1, 4K].
+        wanted = k * (relative / mc_rtol) ** 2 * 1.1 if math.isfinite(relative) else 4 * k
+        grown = min(max_draws, max(_MIN_DRAWS_FOR_ERROR, min(4 * k, max(k + 1, math.ceil(wanted)))))
+        draws.extend(grown - k, rng)
+        delta_start, warm = point.delta, True
+    return _result(
+        point, lam, noise, sample_ratio, evaluations, status, message, "mc", len(draws.z), eig, tol, beat,
+        mc_standard_error=standard_error,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """The fixed data of one Monte-Carlo solve, shared by its rounds of draws."""
+
+    s: np.ndarray
+    target_q: float
+    sample_ratio: float
+    lam: float
+    noise: float
+    width: int
+    tol: float
+    max_iter: int
+    method: str
+    beat: Heartbeat
+
+
+def _solve_fixed_point(problem: _Problem, draws: _Draws, delta_start: float, warm: bool):
+    """Solve (SE-1, SE-2) on the current draws; returns (point, evaluations, status, message, spectral)."""
+    p = problem
     memo: dict[float, tuple] = {}
     calls = [0]  # map evaluations, for the heartbeat lines
 
@@ -449,57 +582,93 @@ def solve_quadratic_se_mc(
 
     def evaluate(delta: float) -> _Point:
         spectra, cuts = spectral(delta)
-        t = _threshold_for_lam(spectra, cuts, sample_ratio, lam, width)
-        q, m, mse, nz = _order_parameters(spectra, t, width)
-        current = _Point(
-            delta=delta,
-            threshold=t,
-            epsilon=t / lam,
-            q=q,
-            m=m,
-            matrix_mse=mse,
-            divergence=2.0 * sample_ratio - lam / (2.0 * t) if t > 0 else -math.inf,
-            nonzero_fraction=nz,
-            residual=(mse + 0.5 * noise) / (2.0 * sample_ratio * delta**2) - 1.0,
-        )
+        t = _threshold_for_lam(spectra, cuts, p.sample_ratio, p.lam, p.width)
+        current = _point(spectra, delta, t, p)
         calls[0] += 1
-        beat.tick(calls[0], 2.0 * mse, abs(current.residual), delta=delta)
+        p.beat.tick(calls[0], 2.0 * current.matrix_mse, abs(current.residual), delta=delta)
         return current
 
-    delta_start, warm = _initial_delta(initial, target_q, sample_ratio, noise)
-    if not warm and width == d and d >= _WARM_START_MIN_D:
-        # Cold start: the deterministic equivalent (route (b)) has the same fixed point up to
-        # O(1/(d√K)) and costs a few eigendecompositions' worth of time; it saves the bracket search.
-        from .quadratic_deterministic import solve_quadratic_se_deterministic
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            guess = solve_quadratic_se_deterministic(s, n, lam, noise, tol=1e-6)
-        if guess.converged:
-            delta_start, warm = guess.delta, True
-    delta_lower = math.sqrt(noise / (4.0 * sample_ratio))
+    delta_lower = math.sqrt(p.noise / (4.0 * p.sample_ratio))
     point, evaluations, status, message = None, 0, "stalled", "not run"
-    if method == "threshold":
+    if p.method == "threshold":
         point, evaluations, status, message = _solve_delta(
-            evaluate, delta_start=delta_start, warm=warm, delta_lower=delta_lower, tol=tol, max_iter=max_iter
+            evaluate, delta_start=delta_start, warm=warm, delta_lower=delta_lower, tol=p.tol, max_iter=p.max_iter
         )
-    if point is None or method == "hybr":
+    if point is None or p.method == "hybr":
         start = point.delta if point is not None else delta_start
         point, extra, status, hybr_message = _solve_hybr(
-            spectral, s, target_q, sample_ratio, lam, noise, width, start, tol, max_iter, beat
+            spectral, p.s, p.target_q, p.sample_ratio, p.lam, p.noise, p.width, start, p.tol, p.max_iter, p.beat
         )
         evaluations += extra
-        message = f"{message}; hybr on (q, m, σ): {hybr_message}" if method == "threshold" else hybr_message
-    spectra, _ = spectral(point.delta)
-    eig = np.maximum(spectra[0][0] - point.threshold, 0.0)
-    eig[width:] = 0.0
-    return _result(point, lam, noise, sample_ratio, evaluations, status, message, "mc", n_draws, eig, tol, beat)
+        message = f"{message}; hybr on (q, m, σ): {hybr_message}" if p.method == "threshold" else hybr_message
+    message = f"K = {len(draws.z)}: {message}"
+    return point, evaluations, status, message, spectral
 
 
-def _result(point: _Point, lam, noise, sample_ratio, evaluations, status, message, route, n_draws, eig, tol, beat):
+def _point(spectra, delta: float, t: float, p: _Problem) -> _Point:
+    q, m, mse, nz = _order_parameters(spectra, t, p.width)
+    return _Point(
+        delta=delta,
+        threshold=t,
+        epsilon=t / p.lam,
+        q=q,
+        m=m,
+        matrix_mse=mse,
+        divergence=2.0 * p.sample_ratio - p.lam / (2.0 * t) if t > 0 else -math.inf,
+        nonzero_fraction=nz,
+        residual=(mse + 0.5 * p.noise) / (2.0 * p.sample_ratio * delta**2) - 1.0,
+    )
+
+
+def _mc_standard_error(p: _Problem, draws: _Draws, spectral, point: _Point) -> float:
+    """Sandwich standard error of ``matrix_mse`` at the pooled root (see solve_quadratic_se_mc)."""
+    spectra, cuts = spectral(point.delta)
+    k = len(spectra)
+    if k < 2:
+        return math.nan
+    d, t, delta, alpha = p.s.size, point.threshold, point.delta, p.sample_ratio
+    mse_k = np.array([_order_parameters([sp], t, p.width)[2] for sp in spectra])
+    div_k = np.array([_divergence([sp], [cut], t, p.width) for sp, cut in zip(spectra, cuts, strict=True)])
+    mse_bar, div_bar = float(mse_k.mean()), float(div_k.mean())
+    # Exact t-derivatives at fixed eigendecompositions (D = a − c t between eigenvalues).
+    mse_t = div_t = 0.0
+    for (x, w, *_), (v, _u) in zip(spectra, cuts, strict=True):
+        f = np.maximum(x - t, 0.0)
+        f[p.width :] = 0.0
+        kept = f > 0.0
+        mse_t += 2.0 * float(np.sum(w[kept] - f[kept])) / d
+        div_t -= 2.0 * v[min(int(np.count_nonzero(x > t)), p.width)] / d**2
+    mse_t, div_t = mse_t / k, div_t / k
+    # δ-derivatives by a forward difference on the same draws.
+    step = delta * _DELTA_STEP
+    shifted = draws.spectra(delta + step)
+    mse_d = (_order_parameters(shifted, t, p.width)[2] - mse_bar) / step
+    div_d = (_divergence(shifted, [_cut_sums(sp[0]) for sp in shifted], t, p.width) - div_bar) / step
+    jacobian = np.array(
+        [[mse_d - 4.0 * alpha * delta, mse_t], [-2.0 * t * div_d, 2.0 * (2.0 * alpha - div_bar) - 2.0 * t * div_t]]
+    )
+    deviations = np.stack([mse_k - mse_bar, -2.0 * t * (div_k - div_bar)])
+    try:
+        response = np.linalg.solve(jacobian, deviations)
+    except np.linalg.LinAlgError:
+        return math.nan
+    influence = (mse_k - mse_bar) - np.array([mse_d, mse_t]) @ response
+    return float(math.sqrt(float(influence @ influence) / (k * (k - 1))))
+
+
+def _result(
+    point: _Point, lam, noise, sample_ratio, evaluations, status, message, route, n_draws, eig, tol, beat,
+    *, mc_standard_error: float = math.nan,
+):  # fmt: skip
     converged = status == "converged"
     beat.end(status, evaluations, 2.0 * point.matrix_mse, abs(point.residual), delta=point.delta)
-    if not converged:
+    if status == "max_draws":
+        warn_not_converged(
+            "quadratic state evolution (mc)",
+            message,
+            "Raise max_draws (--max-draws), loosen mc_rtol (--mc-rtol), or use the deterministic route",
+        )
+    elif not converged:
         warn_not_converged(
             f"quadratic state evolution ({route})",
             f"{message}; residual {abs(point.residual):.2e} > tol {tol:.1e} at δ = {point.delta:.4g}",
@@ -525,6 +694,7 @@ def _result(point: _Point, lam, noise, sample_ratio, evaluations, status, messag
         message=message,
         route=route,
         n_draws=n_draws,
+        mc_standard_error=mc_standard_error,
         eigenvalues=np.sort(np.asarray(eig, dtype=float))[::-1],
     )
 

@@ -39,6 +39,8 @@ PREDICT_COLUMNS = (
     "optimal_lam",
     "excess_risk",
     "matrix_mse",
+    "mc_standard_error",
+    "n_draws",
     "delta",
     "epsilon",
     "threshold",
@@ -54,7 +56,7 @@ PREDICT_COLUMNS = (
 LAM_BOUNDS = (1e-6, 1e6)
 
 
-def _solve_erm(model, target, n, lam, noise, *, route, n_draws, width, rng, initial):
+def _solve_erm(model, target, n, lam, noise, *, route, n_draws, mc_rtol, max_draws, width, rng, initial):
     if model == "diagonal":
         from ..state_evolution.diagonal import solve_diagonal_se
 
@@ -62,7 +64,10 @@ def _solve_erm(model, target, n, lam, noise, *, route, n_draws, width, rng, init
     if route == "mc":
         from ..state_evolution.quadratic_mc import solve_quadratic_se_mc
 
-        return solve_quadratic_se_mc(target, n, lam, noise, n_draws=n_draws, rng=rng, width=width, initial=initial)
+        return solve_quadratic_se_mc(
+            target, n, lam, noise, n_draws=n_draws, rng=rng, width=width, initial=initial, mc_rtol=mc_rtol,
+            max_draws=max_draws,
+        )  # fmt: skip
     from ..state_evolution.quadratic_deterministic import solve_quadratic_se_deterministic
 
     return solve_quadratic_se_deterministic(target, n, lam, noise)
@@ -91,6 +96,8 @@ def predict_point(
     method: str = "erm",
     route: str = "mc",
     n_draws: int = 3,
+    mc_rtol: float | None = None,
+    max_draws: int | None = None,
     width: int | None = None,
     normalization: str = "unit",
     target: np.ndarray | None = None,
@@ -100,7 +107,12 @@ def predict_point(
 
     ``lam="optimal"`` minimises the ERM SE risk over λ (the record's ``lam`` is then λ_opt).
     ``target`` overrides the teacher: θ* (diagonal ERM), the prior variances (diagonal Bayes) or
-    the eigenvalues of S* (quadratic).
+    the eigenvalues of S* (quadratic). ``n_draws``, ``mc_rtol`` and ``max_draws`` are those of
+    :func:`shallowscaling.state_evolution.quadratic_mc.solve_quadratic_se_mc` (route "mc"):
+    K starts at ``n_draws`` and, with ``mc_rtol``, grows until the Monte-Carlo standard error of
+    ``matrix_mse`` is at most ``mc_rtol`` times it. With ``lam="optimal"`` the search over λ
+    keeps K = ``n_draws`` (the same draws at every λ make the risk a smooth function of λ) and
+    only the solve at λ_opt adapts K.
     """
     check_choice(model, "model", ("diagonal", "quadratic"))
     check_choice(method, "method", METHODS)
@@ -111,7 +123,10 @@ def predict_point(
     if target is None:
         target = default_target(model, method, d, gamma, seed, replicate, normalization)
     rng = se_rng(d, seed) if model == "quadratic" else None
-    options = {"route": route, "n_draws": n_draws, "width": width, "rng": rng, "initial": initial}
+    options = {
+        "route": route, "n_draws": n_draws, "mc_rtol": mc_rtol, "max_draws": max_draws, "width": width, "rng": rng,
+        "initial": initial,
+    }  # fmt: skip
     if method == "bayes":
         result = _solve_bayes(model, target, n, noise)
         lam_value = math.nan
@@ -119,11 +134,14 @@ def predict_point(
         from ..state_evolution.optimal import minimize_se_risk_over_lam
 
         def solve(value: float):
-            options["rng"] = se_rng(d, seed) if model == "quadratic" else None
-            return _solve_erm(model, target, n, value, noise, **options)
+            fixed_k = {**options, "mc_rtol": None, "rng": se_rng(d, seed) if model == "quadratic" else None}
+            return _solve_erm(model, target, n, value, noise, **fixed_k)
 
         best = minimize_se_risk_over_lam(solve, LAM_BOUNDS)
         result, lam_value = best.result, float(best.lam)
+        if model == "quadratic" and route == "mc" and mc_rtol is not None:
+            adaptive = {**options, "rng": se_rng(d, seed), "initial": result}
+            result = _solve_erm(model, target, n, lam_value, noise, **adaptive)
     else:
         lam_value = check_real(lam, "lam", "weight decay λ", lower=0.0, lower_inclusive=False)
         result = _solve_erm(model, target, n, lam_value, noise, **options)
@@ -143,6 +161,8 @@ def predict_point(
         "replicate": int(replicate),
         "excess_risk": float(result.excess_risk),
         "matrix_mse": float(getattr(result, "matrix_mse", math.nan)),
+        "mc_standard_error": float(getattr(result, "mc_standard_error", math.nan)),
+        "n_draws": int(getattr(result, "n_draws", 0)),
         "delta": float(result.delta),
         "epsilon": float(getattr(result, "epsilon", math.nan)),
         "threshold": float(getattr(result, "threshold", math.nan)),
