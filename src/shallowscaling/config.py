@@ -9,6 +9,8 @@ allowed, then checks the cross-field rules the schema cannot express.
 from __future__ import annotations
 
 import math
+import os
+import reprlib
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -23,13 +25,20 @@ from .errors import ConfigError
 __all__ = [
     "MODELS",
     "SCHEMA_PATH",
+    "StrictLoader",
+    "cli_bound",
+    "diagonal_fit_bytes",
     "format_float",
     "lam_value",
     "load_config",
+    "machine_memory_gb",
     "n_eff_value",
     "n_from_exponent",
     "n_grid",
     "parse_float",
+    "quadratic_fit_bytes",
+    "quadratic_se_bytes",
+    "read_config_file",
     "se_n_grid",
     "tail_sweep",
     "validate_config",
@@ -79,23 +88,26 @@ def _allowed(error: jsonschema.ValidationError) -> str:
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a configuration mapping and return it as a plain dict.
 
+    Checked in this order: every number is finite (NaN passes the schema, whose bounds are false
+    for NaN), the schema, the cross-field rules, and the memory the largest job of each sweep
+    needs against this machine's (:func:`machine_memory_gb`).
+
     Raises
     ------
     ConfigError
         On the first violation, e.g. ``diagonal.gamma[0]: 0.4 is less than or equal to the
         minimum of 0.5; allowed: type number > 0.5 (teacher power-law exponents γ (> 0.5) ...)``.
     """
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"<top level>: the config must be a mapping of keys; got {type(config).__name__}")
     config = dict(config)
+    _check_finite(config, "")
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if errors:
         # Report the deepest error: a bad list item is more useful than "not valid under oneOf".
         error = max(errors, key=lambda e: len(e.absolute_path))
-        if error.validator == "additionalProperties":
-            message = error.message
-        else:
-            message = f"{error.instance!r} is not allowed ({error.message})"
-        raise ConfigError(f"{_path(error)}: {message}; {_allowed(error)}".rstrip("; "))
+        raise ConfigError(_describe(error))
     for model in MODELS:
         _check_n_grid(model, model, config[model]["n_eff_exponent"], config[model]["d"])
     _check_tail_sweep(config)
@@ -105,7 +117,47 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
             f"quadratic.se.max_draws: {se['max_draws']} is below quadratic.se.n_draws ({se['n_draws']}), the K the "
             "Monte-Carlo route starts with; raise max_draws or lower n_draws"
         )
+    _check_memory(config)
     return config
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """One line for a schema violation: key path, the value (shortened) and what is allowed."""
+    path = _path(error)
+    if error.validator == "required":
+        present = set(error.instance) if isinstance(error.instance, Mapping) else set()
+        missing = [key for key in error.validator_value if key not in present]
+        where = "" if path == "<top level>" else f"{path}."
+        return f"{where}{missing[0]}: missing; required keys here: {', '.join(error.validator_value)}"
+    if error.validator == "additionalProperties":
+        message = error.message
+    else:
+        # The value shortened: a bad section must not print the whole config on one line.
+        reason = (
+            error.message if len(error.message) <= 160 else f"{error.validator} {_SHORT.repr(error.validator_value)}"
+        )
+        message = f"{_SHORT.repr(error.instance)} is not allowed ({reason})"
+    return f"{path}: {message}; {_allowed(error)}".rstrip("; ")
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxdict = 4
+_SHORT.maxlevel = 2
+
+
+def _check_finite(value: Any, path: str) -> None:
+    """Refuse NaN and ±inf anywhere (YAML ``.nan``, ``.inf``, ``1.0e999``), naming the key path."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_finite(item, f"{path}[{index}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(
+            f"{path or '<top level>'}: {value!r} is not allowed; allowed: finite numbers (no .nan or .inf)"
+        )
 
 
 def tail_sweep(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,15 +197,209 @@ def _check_tail_sweep(config: Mapping[str, Any]) -> None:
     _check_n_grid("spectra.tail", "quadratic", tail["n_eff_exponent"], tail["d"])
 
 
+#: Bytes of one float64.
+_FLOAT = 8
+#: d × d float64 matrices a quadratic fit holds at once besides its design: the teacher S*, the
+#: iterate, its previous value (momentum), the gradient, and eigh's eigenvectors and workspace.
+#: An estimate from estimators/psd_convex.py; the measured peaks are in workflow/resources.
+QUADRATIC_DXD_COPIES = 8
+#: d × d float64 matrices of the quadratic Monte-Carlo SE: the GOE draw, the teacher and eigh's
+#: eigenvectors and workspace.
+QUADRATIC_SE_DXD_COPIES = 4
+#: Environment variable that overrides the memory (GB) a config or a CLI job may plan for, for a
+#: login node that validates a study meant for larger compute nodes (docs/cluster.md).
+MEMORY_ENV = "SHALLOWSCALING_MEMORY_GB"
+
+
+def machine_memory_gb() -> float:
+    """Physical memory of this machine in GB (``$SHALLOWSCALING_MEMORY_GB`` overrides it)."""
+    text = os.environ.get(MEMORY_ENV)
+    if text is not None:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"${MEMORY_ENV}: must be a number of GB > 0; got {text!r}")
+        return value
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+
+
+def diagonal_fit_bytes(d: int, n: int) -> float:
+    """Memory of one diagonal fit: the n × d design, its d × d Gram matrix and a few vectors."""
+    return float(_FLOAT * (n * d + d * d + 4 * (n + d)))
+
+
+def quadratic_fit_bytes(d: int, n: int, design_memory_gb: float, width: int | None = None) -> float:
+    """Memory of one quadratic fit: the in-memory part of the n × d design (at most
+    ``design_memory_gb``, larger designs are redrawn block by block), the labels, the d × d
+    matrices of the solver (:data:`QUADRATIC_DXD_COPIES`) and the network's d × p factor."""
+    design = min(float(_FLOAT * n * d), design_memory_gb * 1e9)
+    return design + _FLOAT * (4 * n + QUADRATIC_DXD_COPIES * d * d + 2 * d * (width or d))
+
+
+def quadratic_se_bytes(d: int) -> float:
+    """Memory of the quadratic Monte-Carlo state evolution at dimension d (one draw at a time)."""
+    return float(_FLOAT * QUADRATIC_SE_DXD_COPIES * d * d)
+
+
+def _check_memory(config: Mapping[str, Any]) -> None:
+    """Refuse a sweep whose largest fit needs more memory than this machine has."""
+    limit = machine_memory_gb()
+    design_memory = config["quadratic"]["solver"].get("design_memory", 1.0)
+    width = config["quadratic"].get("width")
+    fig5 = config["scaling"]["fig5"]
+    tail = tail_sweep(config)
+    sweeps = [
+        ("diagonal", "diagonal", config["diagonal"]["d"], config["diagonal"]["n_eff_exponent"]),
+        ("quadratic", "quadratic", config["quadratic"]["d"], config["quadratic"]["n_eff_exponent"]),
+        ("spectra.tail", "quadratic", tail["d"], tail["n_eff_exponent"]),
+        ("scaling.fig5.diagonal", "diagonal", fig5["diagonal"]["d"], fig5["diagonal"]["n_eff_exponent"]),
+        ("scaling.fig5.quadratic", "quadratic", fig5["quadratic"]["d"], fig5["quadratic"]["n_eff_exponent"]),
+    ]
+    for key, model, dims, grid in sweeps:
+        for index, d in enumerate(dims):
+            n = n_from_exponent(model, d, grid["stop"])
+            if model == "diagonal":
+                need = diagonal_fit_bytes(d, n)
+            else:
+                need = max(quadratic_fit_bytes(d, n, design_memory, width), quadratic_se_bytes(d))
+            if need / 1e9 > limit:
+                raise ConfigError(
+                    f"{key}.d[{index}]: {d} needs about {need / 1e9:.3g} GB per {model} job (n = {n} at "
+                    f"n_eff_exponent.stop = {grid['stop']}), more than this machine's {limit:.3g} GB; allowed: a "
+                    f"smaller d or stop (or set ${MEMORY_ENV} to the compute nodes' memory)"
+                )
+
+
+#: The schema node that bounds each command-line flag, so that the CLI and the config accept the
+#: same values (JSON pointers into workflow/schemas/config.schema.yaml).
+CLI_BOUNDS = {
+    "d": "$defs/model_common/d/items",
+    "gamma": "$defs/model_common/gamma/items",
+    "noise": "$defs/model_common/noise/items",
+    "lam_exponent": "$defs/model_common/lam_exponent/items",
+    "seed": "properties/seed",
+    "replicates": "$defs/model_common/replicates",
+    "tol": "$defs/solver/properties/tol",
+    "max_iter": "$defs/solver/properties/max_iter",
+    "width": "properties/quadratic/properties/width/oneOf/1",
+    "block_size": "$defs/quadratic_solver/properties/block_size",
+    "design_memory": "$defs/quadratic_solver/properties/design_memory",
+    "n_draws": "properties/quadratic/properties/se/properties/n_draws",
+    "mc_rtol": "properties/quadratic/properties/se/properties/mc_rtol",
+    "max_draws": "properties/quadratic/properties/se/properties/max_draws",
+    "margin": "properties/scaling/properties/margin",
+    "scaling_tol": "properties/scaling/properties/tol",
+    "resamples": "properties/scaling/properties/bootstrap/properties/resamples",
+    "confidence": "properties/scaling/properties/bootstrap/properties/confidence",
+    "peak_bracket": "properties/scaling/properties/peak_bracket/items",
+    "dpi": "properties/figures/properties/dpi",
+    "axis": "$defs/axis/properties/start",
+}
+
+
+def cli_bound(name: str) -> dict[str, Any]:
+    """The schema's bounds of a flag: ``minimum``, ``exclusiveMinimum``, ``maximum``, ``exclusiveMaximum``."""
+    node: Any = _schema()
+    for part in CLI_BOUNDS[name].split("/"):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    keys = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
+    return {key: node[key] for key in keys if key in node}
+
+
+class StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (plain YAML keeps the last).
+
+    The error names the key path and its line; :func:`read_config_file` adds the file.
+    """
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_unique_keys(node, "")
+        return super().construct_document(node)
+
+
+class _DuplicateKeyError(yaml.YAMLError):
+    """A mapping key written twice; the message names its path and lines."""
+
+
+def _check_unique_keys(node: yaml.Node, path: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            where = f"{path}.{key}" if path else str(key)
+            if key in seen:
+                raise _DuplicateKeyError(
+                    f"{where}: key given twice (lines {seen[key]} and {key_node.start_mark.line + 1}); "
+                    "allowed: each key once (YAML would silently keep the last)"
+                )
+            seen[key] = key_node.start_mark.line + 1
+            _check_unique_keys(value_node, where)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _check_unique_keys(item, f"{path}[{index}]")
+
+
+#: Snakemake runs a config file through YTE (Python expressions evaluated) when its top level
+#: holds this key.
+YTE_KEY = "__use_yte__"
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read one config file (``config.yaml`` or an overlay) as a mapping, strictly.
+
+    Refused, each in one line naming the file: a missing file, a folder, bytes that are not UTF-8
+    text, invalid YAML, a key given twice in one mapping, a top level that is not a mapping, and
+    the YTE switch ``__use_yte__`` (templating evaluates Python before any validation).
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; allowed: a YAML config file") from None
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; allowed: a YAML config file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror}); allowed: a readable YAML file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}); "
+            "allowed: a YAML config file"
+        ) from None
+    try:
+        data = yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass
+    except _DuplicateKeyError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{path}: is not valid YAML{where}: {' '.join(str(problem).split())}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of keys; got {type(data).__name__} "
+            f"{_SHORT.repr(data)} (a Snakemake target after --configfile is read as a config file: "
+            "write `--configfile FILE -- TARGET` or put the targets before --configfile)"
+        )
+    if YTE_KEY in data:
+        raise ConfigError(
+            f"{path}: {YTE_KEY} is not allowed; YTE templating evaluates Python in the config before it is "
+            "validated; write plain values instead"
+        )
+    return data
+
+
 def load_config(*paths: str | Path) -> dict[str, Any]:
-    """Read one or more YAML files (later ones overlay earlier ones, key by key) and validate."""
+    """Read one or more YAML files (later ones overlay earlier ones, key by key) and validate.
+
+    Each file is read by :func:`read_config_file` (duplicate keys, non-text files and YTE are refused).
+    """
     merged: dict[str, Any] = {}
     for path in paths:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of keys; got {type(data).__name__}")
-        merged = _overlay(merged, data)
+        merged = _overlay(merged, read_config_file(path))
     return validate_config(merged)
 
 

@@ -8,10 +8,14 @@ import sys
 from pathlib import Path
 
 from shallowscaling.config import format_float, n_grid, se_n_grid, tail_sweep, validate_config
+from shallowscaling.errors import ConfigError
 from shallowscaling.tasks.exponents import check_scaling_config
 
-# Fail before any job runs, naming the key, the value and what is allowed.
-config.update(validate_config(config))
+# Fail before any job runs, in one line naming the key, the value and what is allowed.
+try:
+    config.update(validate_config(config))
+except ConfigError as error:
+    sys.exit(f"shallowscaling: config error: {error}")
 
 envvars:
     "PATH",
@@ -290,7 +294,10 @@ def spectral_targets():
 # --- scaling stage (scaling.smk): SE exponents, heat map, Figures 1, 4, 5 --------------------------
 
 # Windows outside their phase, a peak bracket without n_eff = d, ...: fail before any job runs.
-check_scaling_config(config)
+try:
+    check_scaling_config(config)
+except ConfigError as error:
+    sys.exit(f"shallowscaling: config error: {error}")
 
 SCALING = config["scaling"]
 SCALING_NOISES = {"noisy": SCALING["noise"], "noiseless": 0.0}
