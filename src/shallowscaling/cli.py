@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .config import cli_bound, diagonal_fit_bytes, machine_memory_gb, quadratic_fit_bytes, quadratic_se_bytes
 from .design import DEFAULT_DESIGN_MEMORY_GB
 from .errors import ConvergenceWarning, InputError
 from .progress import LOGGER as PROGRESS_LOGGER
@@ -30,6 +32,59 @@ from .state_evolution.quadratic_mc import MAX_DRAWS_DEFAULT, MC_RTOL_DEFAULT
 __all__ = ["build_parser", "main"]
 
 PAPER = "Defilippis et al., arXiv 2509.24882"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (the usage itself is one `--help` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
+def _within(value: float, bound: dict[str, Any]) -> str | None:
+    """What ``value`` violates in a schema bound (``cli_bound``), or None."""
+    for key, op, bad in (
+        ("minimum", ">=", lambda v, b: v < b),
+        ("exclusiveMinimum", ">", lambda v, b: v <= b),
+        ("maximum", "<=", lambda v, b: v > b),
+        ("exclusiveMaximum", "<", lambda v, b: v >= b),
+    ):
+        if key in bound and bad(value, bound[key]):
+            return op
+    return None
+
+
+def _allowed_range(bound: dict[str, Any]) -> str:
+    ops = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+    return " and ".join(
+        f"{ops[key]} {value if isinstance(value, int) else f'{value:g}'}" for key, value in bound.items()
+    )
+
+
+def _schema_int(name: str, offset: int = 0):
+    """An integer flag bounded as the config key ``name`` (``offset`` shifts the bounds: an index)."""
+
+    def parse(text: str) -> int:
+        value = _integer(text)
+        bound = {key: limit + offset for key, limit in cli_bound(name).items()}
+        if _within(value, bound) is not None:
+            raise argparse.ArgumentTypeError(f"must be {_allowed_range(bound)} (as config key {name}); got {value}")
+        return value
+
+    return parse
+
+
+def _schema_real(name: str):
+    """A finite real flag bounded as the config key ``name`` (workflow/schemas/config.schema.yaml)."""
+
+    def parse(text: str) -> float:
+        value = _real()(text)
+        bound = cli_bound(name)
+        if _within(value, bound) is not None:
+            raise argparse.ArgumentTypeError(f"must be {_allowed_range(bound)} (as config key {name}); got {value:g}")
+        return value
+
+    return parse
 
 
 def _integer(text: str) -> int:
@@ -43,13 +98,6 @@ def _positive_int(text: str) -> int:
     value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
-    return value
-
-
-def _dimension(text: str) -> int:
-    value = _integer(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be >= 2; got {value}")
     return value
 
 
@@ -80,14 +128,14 @@ def _add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
         choices=("diagonal", "quadratic"),
         help="diagonal network (≡ LASSO, n_eff = n) or quadratic network (≡ PSD matrix sensing, n_eff = n/d)",
     )
-    parser.add_argument("--d", type=_dimension, required=True, help="input dimension d (>= 2)")
+    parser.add_argument("--d", type=_schema_int("d"), required=True, help="input dimension d (>= 2)")
     parser.add_argument(
         "--gamma",
-        type=_real(0.5, strict=True),
+        type=_schema_real("gamma"),
         required=True,
         help="teacher power-law exponent γ (> 0.5): spectrum s_k ∝ k^-γ",
     )
-    parser.add_argument("--noise", type=_real(0.0), required=True, help="label-noise variance Δ (>= 0)")
+    parser.add_argument("--noise", type=_schema_real("noise"), required=True, help="label-noise variance Δ (>= 0)")
     parser.add_argument(
         "--n",
         type=_positive_int,
@@ -103,15 +151,19 @@ def _add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
         help="weight decay λ (> 0) of the ERM objective (spec §1)"
         + ("; `optimal` minimises the SE risk" if many_n else ""),
     )
-    lam.add_argument("--lam-exponent", type=_real(), help="ℓ, for λ = d^ℓ (the paper's panels: -1, 0, 0.5)")
-    parser.add_argument("--seed", type=int, default=0, help="base seed of the teacher (and data) draws (default 0)")
+    lam.add_argument(
+        "--lam-exponent", type=_schema_real("lam_exponent"), help="ℓ, for λ = d^ℓ (the paper's panels: -1, 0, 0.5)"
+    )
+    parser.add_argument(
+        "--seed", type=_schema_int("seed"), default=0, help="base seed of the teacher (and data) draws (default 0)"
+    )
     parser.add_argument(
         "--normalization",
         choices=("unit", "paper"),
         default="unit",
         help="teacher scale: unit (Q* = 1) or paper (s_i = √d i^-γ)",
     )
-    parser.add_argument("--width", type=_positive_int, help="quadratic network width p (default p = d)")
+    parser.add_argument("--width", type=_schema_int("width"), help="quadratic network width p (default p = d)")
     parser.add_argument("--teacher", help="teacher Parquet of the workflow (checked against / used as the draw)")
     parser.add_argument("--output", help="write the rows to this Parquet file (atomically)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -119,7 +171,7 @@ def _add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every verb (also used to render ``--help``)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="shallowscaling",
         description=f"Scaling laws and spectra of shallow networks ({PAPER}): fits, SE predictions, spectra.",
     )
@@ -141,13 +193,21 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("lasso", "network", "convex"),
         help="lasso | network (diagonal); convex | network (quadratic)",
     )
-    fit.add_argument("--replicate", type=int, default=0, help="replicate index of the draw (default 0)")
-    fit.add_argument("--replicates", type=_positive_int, help="fit replicates 0..K-1 (a workflow job)")
     fit.add_argument(
-        "--tol", type=_real(0.0, strict=True), default=1e-8, help="solver tolerance (see each solver's stopping rule)"
+        "--replicate",
+        type=_schema_int("replicates", offset=-1),
+        default=0,
+        help="replicate index of the draw (default 0)",
+    )
+    fit.add_argument("--replicates", type=_schema_int("replicates"), help="fit replicates 0..K-1 (a workflow job)")
+    fit.add_argument(
+        "--tol", type=_schema_real("tol"), default=1e-8, help="solver tolerance (see each solver's stopping rule)"
     )
     fit.add_argument(
-        "--max-iter", type=_positive_int, default=100_000, help="iteration cap; hitting it flags converged=false"
+        "--max-iter",
+        type=_schema_int("max_iter"),
+        default=100_000,
+        help="iteration cap; hitting it flags converged=false",
     )
     fit.add_argument("--weights-output", help="write the learned weights (θ̂ or eig Ŝ) to this Parquet file")
     fit.add_argument(
@@ -155,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the non-zero eigenpairs of Ŝ (what `prune --solution` reads; no rows for the diagonal model) "
         "to this Parquet file",
     )
+    _add_max_memory(fit)
     fit.add_argument(
         "--device",
         help="array backend of the quadratic fits: numpy (default) or a PyTorch device such as cpu or cuda "
@@ -168,12 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--block-size",
-        type=_positive_int,
+        type=_schema_int("block_size"),
         help="rows of X per block of a quadratic pass (default ~64k numbers per block); rounding only, never the data",
     )
     fit.add_argument(
         "--design-memory",
-        type=_real(0.0, strict=True),
+        type=_schema_real("design_memory"),
         help=f"GB of quadratic design X held in memory (default {DEFAULT_DESIGN_MEMORY_GB:g}); a larger X is "
         "redrawn block by block at every pass (same numbers, memory O(block·d + d²))",
     )
@@ -186,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         "predicted excess risk. --lam optimal minimises the ERM SE risk over λ.",
     )
     _add_point_flags(predict, many_n=True)
+    _add_max_memory(predict)
     predict.add_argument(
         "--method", choices=("erm", "bayes"), default="erm", help="erm (default) or bayes (Bayes-optimal)"
     )
@@ -201,34 +263,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument(
         "--n-draws",
-        type=_positive_int,
+        type=_schema_int("n_draws"),
         default=3,
         help="K the mc route starts with (default 3); K then grows up to --max-draws until the relative "
         "Monte-Carlo standard error of matrix_mse is <= --mc-rtol",
     )
     predict.add_argument(
         "--mc-rtol",
-        type=_real(0.0, strict=True),
+        type=_schema_real("mc_rtol"),
         default=MC_RTOL_DEFAULT,
         help=f"target relative Monte-Carlo standard error of the mc route (default {MC_RTOL_DEFAULT:g})",
     )
     predict.add_argument(
         "--max-draws",
-        type=_positive_int,
+        type=_schema_int("max_draws"),
         default=MAX_DRAWS_DEFAULT,
         help=f"cap on K (default {MAX_DRAWS_DEFAULT}); reaching it above --mc-rtol gives status max_draws and "
         "converged false",
     )
-    predict.add_argument("--replicate", type=int, default=0, help="replicate whose θ* is used (diagonal)")
+    predict.add_argument(
+        "--replicate",
+        type=_schema_int("replicates", offset=-1),
+        default=0,
+        help="replicate whose θ* is used (diagonal)",
+    )
 
     teacher = verbs.add_parser("teacher", help="write the teachers of a sweep (workflow job)")
     teacher.add_argument("model", choices=("diagonal", "quadratic"))
-    teacher.add_argument("--d", type=_dimension, required=True, help="input dimension d")
-    teacher.add_argument("--gamma", type=_real(0.5, strict=True), required=True, help="teacher exponent γ (> 0.5)")
-    teacher.add_argument("--seed", type=int, required=True, help="base seed")
-    teacher.add_argument("--replicates", type=_positive_int, required=True, help="number of replicates")
+    teacher.add_argument("--d", type=_schema_int("d"), required=True, help="input dimension d")
+    teacher.add_argument("--gamma", type=_schema_real("gamma"), required=True, help="teacher exponent γ (> 0.5)")
+    teacher.add_argument("--seed", type=_schema_int("seed"), required=True, help="base seed")
+    teacher.add_argument("--replicates", type=_schema_int("replicates"), required=True, help="number of replicates")
     teacher.add_argument("--normalization", choices=("unit", "paper"), default="unit")
     teacher.add_argument("--output", required=True, help="Parquet file to write")
+    _add_max_memory(teacher)
 
     aggregate = verbs.add_parser("aggregate", help="average fits over replicates and join the SE (workflow job)")
     aggregate.add_argument("model", choices=("diagonal", "quadratic"))
@@ -247,9 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     figure.add_argument("--model", choices=("diagonal", "quadratic"), required=True)
     figure.add_argument("--table", required=True, help="the aggregated Parquet table")
     figure.add_argument("--output", nargs="+", required=True, help="PDF and/or PNG paths")
-    figure.add_argument("--dpi", type=_positive_int, default=150)
+    figure.add_argument("--dpi", type=_schema_int("dpi"), default=150)
     figure.add_argument(
-        "--lam-exponent", type=_real(), help="fig6: the λ = d^ℓ schedule drawn (default: the smallest ℓ in the table)"
+        "--lam-exponent",
+        type=_schema_real("lam_exponent"),
+        help="fig6: the λ = d^ℓ schedule drawn (default: the smallest ℓ in the table)",
     )
     return parser
 
@@ -284,6 +354,7 @@ def _add_spectral_verbs(verbs) -> None:
     )
     spectrum.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     spectrum.add_argument("--plot", help="draw the spectrum with its fit to this file (.pdf, .png or .svg)")
+    _add_max_memory(spectrum)
 
     spectra = verbs.add_parser(
         "spectra",
@@ -323,10 +394,13 @@ def _add_spectral_verbs(verbs) -> None:
         "--fits", nargs="+", help="the fit job's fit Parquet files, one per --n (their `converged`; with --solution)"
     )
     prune.add_argument(
-        "--tol", type=_real(0.0, strict=True), default=1e-8, help="solver tolerance of the refit (without --solution)"
+        "--tol", type=_schema_real("tol"), default=1e-8, help="solver tolerance of the refit (without --solution)"
     )
     prune.add_argument(
-        "--max-iter", type=_positive_int, default=100_000, help="iteration cap of the refit (without --solution)"
+        "--max-iter",
+        type=_schema_int("max_iter"),
+        default=100_000,
+        help="iteration cap of the refit (without --solution)",
     )
     prune.add_argument("--output", required=True, help="Parquet file to write")
 
@@ -353,15 +427,17 @@ def _add_scaling_verbs(verbs) -> None:
     actions = exponents.add_subparsers(dest="action", required=True, metavar="ACTION")
     se = actions.add_parser("se", help="SE excess risks of one (model, d, γ, Δ) across the diagram")
     se.add_argument("model", choices=("diagonal", "quadratic"))
-    se.add_argument("--d", type=_dimension, required=True, help="input dimension d")
-    se.add_argument("--gamma", type=_real(0.5, strict=True), required=True, help="teacher exponent γ (> 0.5)")
-    se.add_argument("--noise", type=_real(0.0), required=True, help="label-noise variance Δ (>= 0; 0: noiseless)")
+    se.add_argument("--d", type=_schema_int("se_d"), required=True, help="input dimension d")
+    se.add_argument("--gamma", type=_schema_real("gamma"), required=True, help="teacher exponent γ (> 0.5)")
     se.add_argument(
-        "--kappa-grid", type=float, nargs=3, required=True, metavar=("START", "STOP", "NUM"),
+        "--noise", type=_schema_real("noise"), required=True, help="label-noise variance Δ (>= 0; 0: noiseless)"
+    )
+    se.add_argument(
+        "--kappa-grid", type=_real(), nargs=3, required=True, metavar=("START", "STOP", "NUM"),
         help="heat-map grid of κ = log_d n_eff: NUM points from START to STOP",
     )  # fmt: skip
     se.add_argument(
-        "--lam-exponent-grid", type=float, nargs=3, required=True, metavar=("START", "STOP", "NUM"),
+        "--lam-exponent-grid", type=_real(), nargs=3, required=True, metavar=("START", "STOP", "NUM"),
         help="heat-map grid of ℓ = log_d λ: NUM points from START to STOP",
     )  # fmt: skip
     se.add_argument(
@@ -371,7 +447,7 @@ def _add_scaling_verbs(verbs) -> None:
     )  # fmt: skip
     se.add_argument("--window-points", type=_positive_int, default=7, help="points per window (default 7)")
     se.add_argument(
-        "--peak-bracket", type=_real(0.0, strict=True), nargs=2, default=(0.15, 1.5), metavar=("LO", "HI"),
+        "--peak-bracket", type=_schema_real("peak_bracket"), nargs=2, default=(0.15, 1.5), metavar=("LO", "HI"),
         help="n_eff/d interval searched for the interpolation peak (default 0.15 1.5)",
     )  # fmt: skip
     se.add_argument("--normalization", choices=("unit", "paper"), default="unit", help="teacher scale")
@@ -380,19 +456,26 @@ def _add_scaling_verbs(verbs) -> None:
     heatmap = actions.add_parser("heatmap", help="SE-measured exponent at every grid point vs the theory")
     heatmap.add_argument("--se", nargs="+", required=True, help="`exponents se` Parquet files (two or more d)")
     heatmap.add_argument(
-        "--margin", type=_real(0.0), default=0.1, help="score only points farther than this from a boundary (0.1)"
+        "--margin",
+        type=_schema_real("margin"),
+        default=0.1,
+        help="score only points farther than this from a boundary (0.1)",
     )
-    heatmap.add_argument("--tol", type=_real(0.0), default=0.1, help="agreement: |r_SE − r| <= tol (default 0.1)")
+    heatmap.add_argument(
+        "--tol", type=_schema_real("scaling_tol"), default=0.1, help="agreement: |r_SE − r| <= tol (default 0.1)"
+    )
     heatmap.add_argument("--output", required=True, help="Parquet file to write")
     heatmap.add_argument("--json", action="store_true", help="print the agreement per (model, Δ) as JSON")
 
     table = actions.add_parser("table", help="predicted, SE and simulated exponent per (model, phase, Δ)")
     table.add_argument("--se", nargs="+", required=True, help="`exponents se` Parquet files")
     table.add_argument("--fits", nargs="*", default=[], help="fit Parquet files (replicates) of the simulations")
-    table.add_argument("--seed", type=int, required=True, help="base seed of the bootstrap")
-    table.add_argument("--resamples", type=_positive_int, default=2000, help="bootstrap resamples (default 2000)")
+    table.add_argument("--seed", type=_schema_int("seed"), required=True, help="base seed of the bootstrap")
     table.add_argument(
-        "--confidence", type=_real(0.0, strict=True), default=0.95, help="bootstrap interval coverage (default 0.95)"
+        "--resamples", type=_schema_int("resamples"), default=2000, help="bootstrap resamples (default 2000)"
+    )
+    table.add_argument(
+        "--confidence", type=_schema_real("confidence"), default=0.95, help="bootstrap interval coverage (default 0.95)"
     )
     table.add_argument("--output", required=True, help="Parquet file to write")
     table.add_argument("--csv", help="also write the table as CSV here")
@@ -431,18 +514,112 @@ def _add_plan_verb(verbs) -> None:
 def _add_job_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=("diagonal", "quadratic"))
     parser.add_argument("--estimator", required=True, choices=("lasso", "network", "convex"))
-    parser.add_argument("--d", type=_dimension, required=True, help="input dimension d")
-    parser.add_argument("--gamma", type=_real(0.5, strict=True), required=True, help="teacher exponent γ (> 0.5)")
-    parser.add_argument("--noise", type=_real(0.0), required=True, help="label-noise variance Δ (>= 0)")
-    parser.add_argument("--lam-exponent", type=_real(), required=True, help="ℓ, for λ = d^ℓ")
-    parser.add_argument("--seed", type=int, required=True, help="base seed")
-    parser.add_argument("--width", type=_positive_int, help="quadratic network width p (default p = d)")
-    parser.add_argument("--n-draws", type=_positive_int, default=3, help="K, GOE draws of the quadratic SE")
+    parser.add_argument("--d", type=_schema_int("d"), required=True, help="input dimension d")
+    parser.add_argument("--gamma", type=_schema_real("gamma"), required=True, help="teacher exponent γ (> 0.5)")
+    parser.add_argument("--noise", type=_schema_real("noise"), required=True, help="label-noise variance Δ (>= 0)")
+    parser.add_argument("--lam-exponent", type=_schema_real("lam_exponent"), required=True, help="ℓ, for λ = d^ℓ")
+    parser.add_argument("--seed", type=_schema_int("seed"), required=True, help="base seed")
+    parser.add_argument("--width", type=_schema_int("width"), help="quadratic network width p (default p = d)")
+    parser.add_argument("--n-draws", type=_schema_int("n_draws"), default=3, help="K, GOE draws of the quadratic SE")
     parser.add_argument("--teacher", required=True, help="the teacher Parquet of the sweep")
 
 
 def _emit(payload: dict[str, Any]) -> None:
     print(json.dumps({k: json_safe(v) for k, v in payload.items()}, allow_nan=False))
+
+
+#: Columns a table must have to be read as each kind of input (the rest of the table is the job's).
+TABLE_COLUMNS = {
+    "teacher diagonal": ("replicate", "index", "theta_star", "variance"),
+    "teacher quadratic": ("replicate", "index", "eigenvalue"),
+}
+
+
+def _read_table(path: str, flag: str, kind: str | None = None):
+    """Read a Parquet input; a missing, unreadable or wrong table is one line naming the file."""
+    import pyarrow as pa
+
+    from .io.parquet import read_table
+
+    if not Path(path).is_file():
+        what = "is a folder" if Path(path).is_dir() else "no such file"
+        raise InputError(f"`{flag}` {path!r}: {what}; allowed: a Parquet table written by shallowscaling")
+    try:
+        table = read_table(path)
+    except (OSError, pa.ArrowException) as error:  # ArrowInvalid: a file that is not Parquet
+        reason = " ".join(str(error).split())[:200]
+        raise InputError(f"`{flag}` {path!r}: cannot be read as a Parquet table ({reason})") from None
+    missing = [c for c in TABLE_COLUMNS.get(kind, ()) if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"`{flag}` {path!r}: is not a {kind} table (no column {', '.join(missing)}); allowed: the table of "
+            f"`shallowscaling teacher {kind.split()[-1]}`"
+        )
+    return table
+
+
+def _check_outputs(args: argparse.Namespace, *flags: str) -> None:
+    """Refuse an output that cannot be written before any work: a folder, or a folder not writable."""
+    for flag in flags:
+        paths = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        for path in [paths] if isinstance(paths, str) else paths or []:
+            target = Path(path)
+            if target.is_dir():
+                raise InputError(f"`{flag}` {path!r}: is a folder; allowed: a file path")
+            parent = target.parent
+            while not parent.exists() and parent != parent.parent:
+                parent = parent.parent
+            if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+                raise InputError(f"`{flag}` {path!r}: cannot be written ({parent} is not a writable folder)")
+
+
+def _default_max_memory() -> float:
+    """Half of this machine's memory (GB): room for the system and other jobs."""
+    return 0.5 * machine_memory_gb()
+
+
+def _check_memory(args: argparse.Namespace, need_bytes: float, what: str) -> None:
+    """Refuse a job whose estimated memory exceeds --max-memory, before allocating anything."""
+    limit = args.max_memory if args.max_memory is not None else _default_max_memory()
+    if need_bytes / 1e9 > limit:
+        raise InputError(
+            f"`--max-memory` {limit:.3g} GB: {what} needs about {need_bytes / 1e9:.3g} GB; lower --d or --n, or "
+            "raise --max-memory if the machine has the memory"
+        )
+
+
+def _add_max_memory(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-memory",
+        type=_real(0.0, strict=True),
+        help="GB this command may plan to use (default: half of the machine's memory); a job estimated above "
+        "it is refused before anything is allocated",
+    )
+
+
+def _consistent_status(record: dict[str, Any]) -> dict[str, Any]:
+    """A record that is not converged never says status "converged".
+
+    estimators/lasso.py returns status "converged" with converged false when its duality gap is
+    NaN (the loop ``while gap > tol`` never runs; e.g. ``--noise 1e308``); such a row is reported
+    as diverged here, where the CLI builds its records. Converged rows are left untouched.
+    """
+    if record.get("converged") or record.get("status") != "converged":
+        return record
+    return {**record, "status": "diverged", "message": f"the certificate is not finite; {record.get('message', '')}"}
+
+
+def _consistent_frame(frame):
+    """:func:`_consistent_status` on every row of a table (unchanged where rows are consistent)."""
+    if "converged" not in frame or "status" not in frame:
+        return frame
+    bad = ~frame["converged"].astype(bool) & (frame["status"] == "converged")
+    if bad.any():
+        frame = frame.copy()
+        frame.loc[bad, "status"] = "diverged"
+        if "message" in frame:
+            frame.loc[bad, "message"] = "the certificate is not finite; " + frame.loc[bad, "message"].astype(str)
+    return frame
 
 
 def _lam_of(args: argparse.Namespace) -> float | str | None:
@@ -476,12 +653,19 @@ def _quadratic_solver_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_fit(args: argparse.Namespace) -> None:
-    from .io.parquet import read_table, write_table
+    from .io.parquet import write_table
     from .tasks.fit import fit_point, fit_replicates
 
     lam = _lam_of(args)
     if lam == "optimal":
         raise InputError("`--lam optimal` is a state-evolution option (predict); fit needs a number")
+    _check_outputs(args, "--output", "--weights-output", "--solution-output")
+    if args.model == "diagonal":
+        need = diagonal_fit_bytes(args.d, args.n)
+    else:
+        memory = DEFAULT_DESIGN_MEMORY_GB if args.design_memory is None else args.design_memory
+        need = quadratic_fit_bytes(args.d, args.n, memory, args.width)
+    _check_memory(args, need, f"a {args.model} fit at d = {args.d}, n = {args.n}")
     options = {
         "normalization": args.normalization,
         "tol": args.tol,
@@ -504,12 +688,13 @@ def _run_fit(args: argparse.Namespace) -> None:
             args.replicate,
             **options,
         )
+        record = _consistent_status(outcome.record)
         if args.json:
-            _emit(outcome.record)
+            _emit(record)
         else:
-            _print_record(outcome.record)
+            _print_record(record)
         return
-    teacher = read_table(args.teacher) if args.teacher else None
+    teacher = _read_table(args.teacher, "--teacher", f"teacher {args.model}") if args.teacher else None
     tables = fit_replicates(
         args.model,
         args.estimator,
@@ -524,22 +709,26 @@ def _run_fit(args: argparse.Namespace) -> None:
         **options,
     )
     provenance = {"verb": "fit", "model": args.model, "estimator": args.estimator}
+    fits = _consistent_frame(tables.fits)
     if args.output:
-        write_table(tables.fits, args.output, provenance)
+        write_table(fits, args.output, provenance)
     if args.weights_output:
         write_table(tables.weights, args.weights_output, provenance)
     if args.solution_output:
         write_table(tables.solution, args.solution_output, {**provenance, "d": args.d})
     if args.json:
-        _emit({"points": tables.fits.to_dict(orient="records")})
+        _emit({"points": fits.to_dict(orient="records")})
 
 
 def _run_predict(args: argparse.Namespace) -> None:
-    from .io.parquet import read_table, write_table
+    from .io.parquet import write_table
     from .tasks.predict import default_target, predict_sweep
     from .tasks.teacher import teacher_from_table
 
     lam = _lam_of(args)
+    _check_outputs(args, "--output")
+    if args.model == "quadratic":
+        _check_memory(args, quadratic_se_bytes(args.d), f"the quadratic state evolution at d = {args.d}")
     options = {
         "method": args.method,
         "route": args.route,
@@ -550,7 +739,7 @@ def _run_predict(args: argparse.Namespace) -> None:
         "normalization": args.normalization,
     }
     if args.teacher:
-        table = read_table(args.teacher)
+        table = _read_table(args.teacher, "--teacher", f"teacher {args.model}")
         if args.model == "diagonal" and args.method == "erm":
             targets = [teacher_from_table(table, r, "theta_star") for r in sorted(table["replicate"].unique())]
         else:
@@ -559,7 +748,9 @@ def _run_predict(args: argparse.Namespace) -> None:
         targets = [
             default_target(args.model, args.method, args.d, args.gamma, args.seed, args.replicate, args.normalization)
         ]
-    frame = predict_sweep(args.model, args.d, args.gamma, args.noise, args.n, lam, args.seed, targets, **options)
+    frame = _consistent_frame(
+        predict_sweep(args.model, args.d, args.gamma, args.noise, args.n, lam, args.seed, targets, **options)
+    )
     if args.teacher is None:
         frame["replicate"] = args.replicate
     if args.output:
@@ -576,24 +767,29 @@ def _run_teacher(args: argparse.Namespace) -> None:
     from .io.parquet import write_table
     from .tasks.teacher import teacher_table
 
+    _check_outputs(args, "--output")
+    per_replicate = args.d * args.d if args.model == "quadratic" else args.d
+    _check_memory(args, 8.0 * 4 * per_replicate, f"a {args.model} teacher at d = {args.d}")
     frame = teacher_table(args.model, args.d, args.gamma, args.seed, args.replicates, args.normalization)
     write_table(frame, args.output, {"verb": "teacher", "model": args.model})
 
 
 def _run_aggregate(args: argparse.Namespace) -> None:
-    from .io.parquet import read_table, write_table
+    from .io.parquet import write_table
     from .tasks.aggregate import aggregate_tables
 
-    table = aggregate_tables([read_table(p) for p in args.fits], [read_table(p) for p in args.se])
+    _check_outputs(args, "--output")
+    fits = [_read_table(p, "--fits") for p in args.fits]
+    table = aggregate_tables(fits, [_read_table(p, "--se") for p in args.se])
     write_table(table, args.output, {"verb": "aggregate", "model": args.model})
 
 
 def _run_figure(args: argparse.Namespace) -> None:
     from .figures.fig3 import draw_fig3
     from .figures.style import save_figure
-    from .io.parquet import read_table
 
-    table = read_table(args.table)
+    _check_outputs(args, "--output")
+    table = _read_table(args.table, "--table")
     if args.name in SPECTRAL_FIGURES:
         fig = _spectral_figure(args.name, table, args.model, args.lam_exponent)
     elif args.name in ("fig1", "fig4"):
@@ -630,6 +826,9 @@ def _run_spectrum(args: argparse.Namespace) -> None:
 
     if args.plot is not None and not args.plot.lower().endswith(PLOT_SUFFIXES):
         raise InputError(f"`--plot` must name a {', '.join(PLOT_SUFFIXES)} file; got {args.plot!r}")
+    _check_outputs(args, "--plot")
+    if str(args.file).lower().endswith(".npy"):
+        _check_npy_size(args)
     report = analyse_spectrum_file(args.file, key=args.key, replicate=args.replicate, matrix_scale=args.matrix_scale)
     if args.plot is not None:
         from .figures.htsr import draw_spectrum_fit
@@ -644,8 +843,36 @@ def _run_spectrum(args: argparse.Namespace) -> None:
         _print_record(report.record)
 
 
+def _check_npy_size(args: argparse.Namespace) -> None:
+    """Read a .npy header only, and refuse an array larger than the file or than --max-memory.
+
+    A header is a few bytes: a corrupt or hostile one may claim 10^12 elements, which np.load would
+    try to allocate. A malformed header is left to the reader, which names the file.
+    """
+    import numpy as np
+
+    path = Path(args.file)
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in readers:
+                return
+            shape, _, dtype = readers[version](handle)
+            offset = handle.tell()
+    except (OSError, ValueError, EOFError):
+        return
+    size = float(np.prod(shape, dtype=float)) * dtype.itemsize
+    if size > path.stat().st_size - offset:
+        raise InputError(
+            f"`file` {str(path)!r}: its header claims shape {tuple(shape)} ({size:.3g} bytes) but the file holds "
+            f"{path.stat().st_size - offset} bytes of data; the file is truncated or corrupt"
+        )
+    _check_memory(args, 2.0 * size, f"the array of {str(path)!r} (shape {tuple(shape)})")
+
+
 def _run_spectra(args: argparse.Namespace) -> None:
-    from .io.parquet import read_table, write_table
+    from .io.parquet import write_table
     from .io.weights import read_weights_table
     from .tasks.spectra import spectra_sweep
 
@@ -654,10 +881,12 @@ def _run_spectra(args: argparse.Namespace) -> None:
             f"`--n`, `--weights` and `--fits` need one entry per sample size; got {len(args.n)}, "
             f"{len(args.weights)} and {len(args.fits)}"
         )
+    _check_outputs(args, "--output", "--density-output")
+    teacher = _read_table(args.teacher, "--teacher", f"teacher {args.model}")
     tables = spectra_sweep(
         args.model, args.estimator, args.d, args.gamma, args.noise, args.lam_exponent, args.n,
-        [read_weights_table(p) for p in args.weights], [read_table(p) for p in args.fits],
-        read_table(args.teacher), seed=args.seed, n_draws=args.n_draws, width=args.width,
+        [read_weights_table(p) for p in args.weights], [_read_table(p, "--fits") for p in args.fits],
+        teacher, seed=args.seed, n_draws=args.n_draws, width=args.width,
     )  # fmt: skip
     provenance = {"verb": "spectra", "model": args.model, "estimator": args.estimator}
     write_table(tables.summary, args.output, provenance)
@@ -665,7 +894,7 @@ def _run_spectra(args: argparse.Namespace) -> None:
 
 
 def _run_prune(args: argparse.Namespace) -> None:
-    from .io.parquet import read_table, write_table
+    from .io.parquet import write_table
     from .io.weights import read_weights_table
     from .tasks.spectra import prune_sweep
 
@@ -682,12 +911,17 @@ def _run_prune(args: argparse.Namespace) -> None:
             "`--solution` (stored eigenpairs of Ŝ) applies to the quadratic model only; the diagonal prune "
             f"reads θ̂ from --weights. Drop --solution and --fits; got model {args.model!r}"
         )
+    _check_outputs(args, "--output")
+    teacher = _read_table(args.teacher, "--teacher", f"teacher {args.model}")
     stored = {}
     if args.solution is not None:
-        stored = {"solutions": [read_table(p) for p in args.solution], "fits": [read_table(p) for p in args.fits]}
+        stored = {
+            "solutions": [_read_table(p, "--solution") for p in args.solution],
+            "fits": [_read_table(p, "--fits") for p in args.fits],
+        }
     frame = prune_sweep(
         args.model, args.estimator, args.d, args.gamma, args.noise, args.lam_exponent, args.n,
-        [read_weights_table(p) for p in args.weights], read_table(args.teacher), seed=args.seed,
+        [read_weights_table(p) for p in args.weights], teacher, seed=args.seed,
         normalization=args.normalization, tol=args.tol, max_iter=args.max_iter, width=args.width,
         n_draws=args.n_draws, **stored,
     )  # fmt: skip
@@ -697,11 +931,12 @@ def _run_prune(args: argparse.Namespace) -> None:
 def _run_collect(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from .io.parquet import read_table, write_table
+    from .io.parquet import write_table
 
     # Inputs arrive in the order of the rule's list (the config's sweep order), so the table
     # is deterministic without sorting.
-    table = pd.concat([read_table(p) for p in args.inputs], ignore_index=True)
+    _check_outputs(args, "--output")
+    table = pd.concat([_read_table(p, "--inputs") for p in args.inputs], ignore_index=True)
     write_table(table, args.output, {"verb": "collect"})
 
 
@@ -715,7 +950,7 @@ def _grid_spec(values: Sequence[float], flag: str) -> dict[str, Any]:
 
 
 def _run_exponents(args: argparse.Namespace) -> None:
-    from .io.parquet import atomic_path, read_table, write_table
+    from .io.parquet import atomic_path, write_table
     from .tasks import exponents
 
     provenance = {"verb": "exponents", "action": args.action}
@@ -724,6 +959,7 @@ def _run_exponents(args: argparse.Namespace) -> None:
             windows = json.loads(args.windows)
         except json.JSONDecodeError as error:
             raise InputError(f"`--windows` must be JSON; {error}") from None
+        _check_outputs(args, "--output")
         grid = {
             "kappa": _grid_spec(args.kappa_grid, "--kappa-grid"),
             "lam_exponent": _grid_spec(args.lam_exponent_grid, "--lam-exponent-grid"),
@@ -736,7 +972,8 @@ def _run_exponents(args: argparse.Namespace) -> None:
         bad = int((~frame["converged"]).sum())
         print(f"{len(frame)} SE points, {bad} not converged", file=sys.stderr)
         return
-    se = _concat([read_table(path) for path in args.se])
+    _check_outputs(args, "--output", "--csv", "--html")
+    se = _concat([_read_table(path, "--se") for path in args.se])
     if args.action == "heatmap":
         frame = exponents.heatmap_table(se, margin=args.margin, tol=args.tol)
         write_table(frame, args.output, provenance)
@@ -750,7 +987,7 @@ def _run_exponents(args: argparse.Namespace) -> None:
         if args.json:
             _emit({"agreement": summary})
         return
-    fits = _concat([read_table(path) for path in args.fits])
+    fits = _concat([_read_table(path, "--fits") for path in args.fits])
     frame = exponents.exponent_table(se, fits, args.seed, n_resamples=args.resamples, confidence=args.confidence)
     write_table(frame, args.output, provenance)
     if args.csv:
@@ -767,6 +1004,8 @@ def _run_plan(args: argparse.Namespace) -> None:
     from .tasks import plan
 
     model_path = args.cost_model or plan.COST_MODEL_PATH
+    if args.cost_model is not None:
+        _check_cost_model(args.cost_model)
     if args.calibrate:
         if args.configfile or args.resources:
             raise InputError(
@@ -810,6 +1049,23 @@ def _run_plan(args: argparse.Namespace) -> None:
 
 #: A job predicted past this (hours) may not fit a partition's time limit.
 LONG_JOB_HOURS = 24.0
+
+
+def _check_cost_model(path: str) -> None:
+    """A --cost-model that is not a cost-model JSON object is one line naming the file."""
+    target = Path(path)
+    if not target.is_file():
+        what = "is a folder" if target.is_dir() else "no such file"
+        raise InputError(f"`--cost-model` {path!r}: {what}; allowed: a cost-model JSON file")
+    try:
+        model = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"`--cost-model` {path!r}: is not JSON ({error}); allowed: a cost-model JSON file") from None
+    if not isinstance(model, dict) or not isinstance(model.get("classes"), dict):
+        raise InputError(
+            f"`--cost-model` {path!r}: is not a cost model (no `classes` object); allowed: a file written by "
+            "`shallowscaling plan --calibrate`"
+        )
 
 
 def _print_plan(estimate, configs: list[str]) -> None:
@@ -921,7 +1177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("default", ConvergenceWarning)
             RUNNERS[args.verb](args)
     except InputError as error:
-        parser.exit(2, f"shallowscaling {args.verb}: error: {error}\n")
+        parser.exit(2, f"shallowscaling {args.verb}: error: {' '.join(str(error).split())}\n")
+    except OSError as error:
+        # A file that cannot be read or written (permissions, a full disk): one line naming it.
+        parser.exit(2, f"shallowscaling {args.verb}: error: {error.filename or ''}: {error.strerror or error}\n")
     return 0
 
 

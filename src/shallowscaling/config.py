@@ -276,6 +276,7 @@ def _check_memory(config: Mapping[str, Any]) -> None:
 #: same values (JSON pointers into workflow/schemas/config.schema.yaml).
 CLI_BOUNDS = {
     "d": "$defs/model_common/d/items",
+    "se_d": "$defs/scaling_dims/items",
     "gamma": "$defs/model_common/gamma/items",
     "noise": "$defs/model_common/noise/items",
     "lam_exponent": "$defs/model_common/lam_exponent/items",
