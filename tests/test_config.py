@@ -9,11 +9,15 @@ import pytest
 import yaml
 
 from shallowscaling.config import (
+    CUDA_CHECK_ENV,
+    check_cuda,
+    cuda_dims,
     format_float,
     load_config,
     n_grid,
     parse_float,
     tail_sweep,
+    uses_cuda,
     validate_config,
 )
 from shallowscaling.errors import ConfigError
@@ -64,6 +68,15 @@ def test_default_and_tiny_configs_are_valid() -> None:
         (lambda c: c["spectra"]["tail"].update(gamma=[1.0]), ["spectra.tail", "gamma"]),
         (lambda c: c["quadratic"]["se"].update(mc_rtol=0), ["quadratic.se.mc_rtol", "0"]),
         (lambda c: c["quadratic"]["se"].update(max_draws=4), ["quadratic.se.max_draws: 4", "n_draws (5)", "raise"]),
+        (lambda c: c["quadratic"].update(device={"cuda_min_d": 1}), ["quadratic.device.cuda_min_d", "1", ">= 2"]),
+        (lambda c: c["quadratic"].update(device={"cuda": True}), ["quadratic.device", "cuda_min_d", "missing"]),
+        (
+            lambda c: (
+                c["quadratic"].update(device={"cuda_min_d": 80}),
+                c["quadratic"]["solver"].update(method="factored"),
+            ),
+            ["quadratic.device.cuda_min_d: 80", "d = 80, 160", "'factored'", "NumPy only", "null"],
+        ),
     ],
 )
 def test_bad_input_names_key_value_and_allowed(base: dict, mutate, fragments: list[str]) -> None:
@@ -88,3 +101,30 @@ def test_n_grid_follows_the_paper_scalings() -> None:
     # diagonal n_eff = n = d^κ; quadratic n_eff = n/d = d^κ, so n = d^{κ+1}
     assert n_grid("diagonal", 100, grid) == [1, 10, 100]
     assert n_grid("quadratic", 100, grid) == [100, 1000, 10000]
+
+
+def test_cuda_selects_the_quadratic_fits_from_cuda_min_d(base: dict) -> None:
+    config = copy.deepcopy(base)
+    assert cuda_dims(validate_config(config)) == []  # the default: every fit on the CPU
+    config["quadratic"]["device"] = {"cuda_min_d": 80}
+    config = validate_config(config)
+    # The main sweep's d = 80 and the tail sweep's d = 160; never a diagonal fit.
+    assert cuda_dims(config) == [80, 160]
+    assert [uses_cuda(config, "quadratic", d) for d in (40, 80, 160)] == [False, True, True]
+    assert not uses_cuda(config, "diagonal", 800)
+
+
+def test_cuda_check_names_the_key_and_the_fix(base: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = copy.deepcopy(base)
+    config["quadratic"]["device"] = {"cuda_min_d": 80}
+    monkeypatch.delenv(CUDA_CHECK_ENV, raising=False)
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # torch absent: its import fails
+    with pytest.raises(ConfigError) as info:
+        check_cuda(config, need_gpu=False)
+    for fragment in ("quadratic.device.cuda_min_d: 80", "d = 80, 160", "PyTorch does not import", CUDA_CHECK_ENV):
+        assert fragment in str(info.value)
+    monkeypatch.setenv(CUDA_CHECK_ENV, "1")
+    check_cuda(config)  # skipped, e.g. on a login node
+    base_config = copy.deepcopy(base)
+    monkeypatch.delenv(CUDA_CHECK_ENV)
+    check_cuda(base_config)  # nothing sent to CUDA: nothing to check, torch or not

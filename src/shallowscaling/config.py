@@ -23,10 +23,13 @@ import yaml
 from .errors import ConfigError
 
 __all__ = [
+    "CUDA_CHECK_ENV",
     "MODELS",
     "SCHEMA_PATH",
     "StrictLoader",
+    "check_cuda",
     "cli_bound",
+    "cuda_dims",
     "diagonal_fit_bytes",
     "format_float",
     "lam_value",
@@ -41,6 +44,7 @@ __all__ = [
     "read_config_file",
     "se_n_grid",
     "tail_sweep",
+    "uses_cuda",
     "validate_config",
 ]
 
@@ -117,6 +121,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
             f"quadratic.se.max_draws: {se['max_draws']} is below quadratic.se.n_draws ({se['n_draws']}), the K the "
             "Monte-Carlo route starts with; raise max_draws or lower n_draws"
         )
+    _check_device(config)
     _check_memory(config)
     return config
 
@@ -270,6 +275,76 @@ def _check_memory(config: Mapping[str, Any]) -> None:
                     f"n_eff_exponent.stop = {grid['stop']}), more than this machine's {limit:.3g} GB; allowed: a "
                     f"smaller d or stop (or set ${MEMORY_ENV} to the compute nodes' memory)"
                 )
+
+
+#: Set to 1 to skip :func:`check_cuda`, e.g. to submit GPU jobs from a login node without GPUs.
+CUDA_CHECK_ENV = "SHALLOWSCALING_SKIP_CUDA_CHECK"
+
+
+def _cuda_min_d(config: Mapping[str, Any]) -> int | None:
+    return (config["quadratic"].get("device") or {}).get("cuda_min_d")
+
+
+def uses_cuda(config: Mapping[str, Any], model: str, d: int) -> bool:
+    """Whether the fit job of ``model`` at dimension ``d`` runs on a CUDA GPU.
+
+    The one rule that the fit rule (``--device cuda``), its SLURM resources (one GPU) and
+    ``shallowscaling plan`` share: the quadratic fits with d >= ``quadratic.device.cuda_min_d``.
+    """
+    threshold = _cuda_min_d(config)
+    return model == "quadratic" and threshold is not None and int(d) >= threshold
+
+
+def _quadratic_fit_dims(config: Mapping[str, Any]) -> list[int]:
+    """Every d at which the study runs quadratic fits (the sweep, the tail sweep, Fig. 5)."""
+    dims = [*config["quadratic"]["d"], *tail_sweep(config)["d"], *config["scaling"]["fig5"]["quadratic"]["d"]]
+    return sorted(set(dims))
+
+
+def cuda_dims(config: Mapping[str, Any]) -> list[int]:
+    """The d of the study's quadratic fits that run on a CUDA GPU (empty: none)."""
+    return [d for d in _quadratic_fit_dims(config) if uses_cuda(config, "quadratic", d)]
+
+
+def _check_device(config: Mapping[str, Any]) -> None:
+    """The factored solver is NumPy-only: it cannot run the fits sent to CUDA."""
+    dims = cuda_dims(config)
+    method = config["quadratic"]["solver"].get("method", "auto")
+    if dims and method == "factored" and "convex" in config["quadratic"]["estimators"]:
+        raise ConfigError(
+            f"quadratic.device.cuda_min_d: {_cuda_min_d(config)} sends the convex fits at d = "
+            f"{', '.join(map(str, dims))} to CUDA, but quadratic.solver.method is 'factored', which runs on NumPy "
+            "only; use method auto (FISTA on the GPU) or fista, or set cuda_min_d to null"
+        )
+
+
+def check_cuda(config: Mapping[str, Any], need_gpu: bool = True) -> None:
+    """Refuse a config that sends fits to CUDA where PyTorch (or, with ``need_gpu``, a GPU) is missing.
+
+    Run by the workflow before any job starts (not in dry runs). Skipped when the environment
+    variable ``SHALLOWSCALING_SKIP_CUDA_CHECK`` (:data:`CUDA_CHECK_ENV`) is 1; each GPU job then
+    still fails on its own, in one line, if its node has no GPU.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``quadratic.device.cuda_min_d``, what is missing and the fix.
+    """
+    dims = cuda_dims(config)
+    if not dims or os.environ.get(CUDA_CHECK_ENV, "") == "1":
+        return
+    where = ", ".join(map(str, dims))
+    key = f"quadratic.device.cuda_min_d: {_cuda_min_d(config)} sends the quadratic fits at d = {where} to CUDA"
+    fix = f"set it to null to fit on the CPU, or set {CUDA_CHECK_ENV}=1 to submit from a machine without GPUs"
+    try:
+        import torch
+    except ImportError as error:
+        raise ConfigError(
+            f"{key}, but PyTorch does not import ({error}); install a CUDA build of torch "
+            f"(pip install 'shallowscaling[torch]'), or {fix}"
+        ) from None
+    if need_gpu and not torch.cuda.is_available():
+        raise ConfigError(f"{key}, but torch.cuda.is_available() is False on this machine; {fix}")
 
 
 #: The schema node that bounds each command-line flag, so that the CLI and the config accept the

@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from shallowscaling.config import format_float, n_grid, se_n_grid, tail_sweep, validate_config
+from shallowscaling.config import check_cuda, format_float, n_grid, se_n_grid, tail_sweep, uses_cuda, validate_config
 from shallowscaling.errors import ConfigError
 from shallowscaling.tasks.exponents import check_scaling_config
 
@@ -16,6 +16,19 @@ try:
     config.update(validate_config(config))
 except ConfigError as error:
     sys.exit(f"shallowscaling: config error: {error}")
+
+
+# Fits sent to CUDA (quadratic.device) need torch and a GPU: checked once, before the first job,
+# by the process that schedules the jobs (`onstart` runs neither in dry runs nor inside a job).
+# A cluster executor's jobs run on GPU nodes, so there only torch must import on the submitting
+# machine; SHALLOWSCALING_SKIP_CUDA_CHECK=1 skips the check.
+onstart:
+    try:
+        check_cuda(config, need_gpu=workflow.local_exec)
+    except ConfigError as error:
+        sys.exit(f"shallowscaling: config error: {error}")
+
+
 
 envvars:
     "PATH",
@@ -220,6 +233,16 @@ def quadratic_solver_flags(wildcards):
     if solver.get("block_size") is not None:
         flags += f" --block-size {solver['block_size']}"
     return flags
+
+
+def device_flag(wildcards):
+    """`--device cuda` for the fits that quadratic.device sends to a GPU, else nothing (NumPy)."""
+    return "--device cuda" if uses_cuda(config, wildcards.model, int(wildcards.d)) else ""
+
+
+def gpus(wildcards):
+    """GPUs a fit job asks for: the SLURM executor's `gpu` resource (sbatch --gpus)."""
+    return 1 if uses_cuda(config, wildcards.model, int(wildcards.d)) else 0
 
 
 def quadratic_se_flags(wildcards):

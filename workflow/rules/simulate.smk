@@ -53,12 +53,17 @@ rule fit:
             else ""
         ),
         quadratic_solver=quadratic_solver_flags,
+        device=device_flag,
         code=fit_code,
     threads: 1
+    # One GPU for the fits quadratic.device sends to CUDA (docs/cluster.md, GPUs), none otherwise.
+    resources:
+        gpu=gpus,
     shell:
         THREADS_ENV + " python -m shallowscaling fit {wildcards.model} --estimator {wildcards.estimator}"
         " --d {wildcards.d} --gamma {wildcards.gamma} --noise {wildcards.noise}"
         " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} {params.width} {params.quadratic_solver}"
+        " {params.device}"
         " --seed {params.seed} --replicates {params.replicates} --normalization {params.normalization}"
         " --tol {params.tol} --max-iter {params.max_iter}"
         " --teacher {input.teacher} --output {output.fit} --weights-output {output.weights}"
