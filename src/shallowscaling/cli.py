@@ -1040,6 +1040,8 @@ def _run_plan(args: argparse.Namespace) -> None:
                 "configfiles": ["config.yaml", *args.configfile],
                 "jobs": estimate.total_jobs,
                 "core_hours": estimate.total_core_hours,
+                "gpu_jobs": estimate.total_gpu_jobs,
+                "gpu_hours_upper_bound": estimate.total_gpu_hours,
                 "rules": [{k: json_safe(v) for k, v in row.items()} for row in estimate.rules.to_dict("records")],
             }
         )
@@ -1081,12 +1083,19 @@ def _print_plan(estimate, configs: list[str]) -> None:
         )
     print("-" * len(header))
     print(f"{'total':<24} {estimate.total_jobs:>5} {_significant(estimate.total_core_hours):>11}")
+    if estimate.total_gpu_jobs:
+        counts = ", ".join(f"{row.rule} {row.gpu_jobs}" for row in rules.itertuples() if row.gpu_jobs)
+        print(
+            f"GPU jobs: {estimate.total_gpu_jobs} ({counts}; quadratic.device), one GPU each, not in the core-hours "
+            f"above: at most {_significant(estimate.total_gpu_hours)} GPU-hours (their CPU prediction: an upper "
+            "bound where a GPU beats one core, as expected at d >= 400; no GPU run has calibrated the cost model)."
+        )
     long_jobs = estimate.jobs[estimate.jobs["seconds"] > LONG_JOB_HOURS * 3600.0]
     if len(long_jobs):
         counts = ", ".join(f"{rule} {count}" for rule, count in long_jobs["rule"].value_counts(sort=False).items())
         print(f"{len(long_jobs)} job(s) predicted over {LONG_JOB_HOURS:g} h ({counts}): check your time limit.")
     print(
-        "One core per job. (×/÷): 1σ multiplicative uncertainty, from the cost models' parameters (it grows "
+        "One core per CPU job. (×/÷): 1σ multiplicative uncertainty, from the cost models' parameters (it grows "
         "with the extrapolation beyond the calibrated sizes) and the job-to-job scatter."
     )
 

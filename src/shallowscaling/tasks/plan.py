@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import load_config, n_grid, parse_float, se_n_grid
+from ..config import load_config, n_grid, parse_float, se_n_grid, uses_cuda
 from ..cost_model import CostFit, ProfileFit, fit_cost_model, fit_log_profile, predict_cost, predict_log_profile
 from ..errors import InputError
 from .exponents import check_scaling_config
@@ -179,12 +179,15 @@ class Plan:
     jobs : DataFrame
         One row per job: ``rule``, ``cost_class``, ``calibration`` (the class whose model was
         used, and how), ``seconds``, ``seconds_log_sd``, ``max_rss_mb``, ``max_rss_log_sd``
-        (1σ of the log prediction: parameters and the scatter of single jobs) and
+        (1σ of the log prediction: parameters and the scatter of single jobs), ``gpu`` (GPUs the
+        job asks for: 1 for the fits ``quadratic.device`` sends to CUDA, else 0) and
         ``wildcards`` (``key=value`` text).
     rules : DataFrame
         One row per rule, costliest first: ``rule``, ``jobs``,
-        ``core_hours``, ``core_hours_factor`` (1σ multiplicative uncertainty of the sum),
-        ``longest_job_hours``, ``peak_mem_mb``, ``peak_mem_factor`` and ``calibration``.
+        ``core_hours`` (the CPU jobs only), ``core_hours_factor`` (1σ multiplicative uncertainty
+        of the sum), ``gpu_jobs``, ``gpu_hours`` (an upper bound: the GPU jobs' hours predicted
+        by the CPU cost model, which no GPU run has calibrated), ``longest_job_hours``,
+        ``peak_mem_mb``, ``peak_mem_factor`` and ``calibration``.
     """
 
     jobs: pd.DataFrame
@@ -197,6 +200,14 @@ class Plan:
     @property
     def total_core_hours(self) -> float:
         return float(self.rules["core_hours"].sum())
+
+    @property
+    def total_gpu_jobs(self) -> int:
+        return int(self.rules["gpu_jobs"].sum())
+
+    @property
+    def total_gpu_hours(self) -> float:
+        return float(self.rules["gpu_hours"].sum())
 
 
 # --- the study and its jobs --------------------------------------------------------------------
@@ -811,7 +822,10 @@ def _predict_class(entry: Mapping[str, Any], classes: Mapping[str, Any], group: 
 def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_model: Mapping[str, Any]) -> Plan:
     """Predicted run time and peak memory of every job, and their sums and maxima per rule.
 
-    Core-hours assume one core per job (every rule has ``threads: 1``). The 1σ factor of a rule's
+    Core-hours assume one core per job (every rule has ``threads: 1``) and count the CPU jobs
+    only; the jobs on a GPU (:func:`~shallowscaling.config.uses_cuda`) are counted apart, their
+    GPU-hours bounded by their CPU prediction (a GPU iteration is faster than a CPU one at the
+    sizes that go there; no GPU run has calibrated the cost model). The 1σ factor of a rule's
     core-hours adds the log sd of its jobs weighted by their time (the parameter part is shared
     by the jobs of a class, so it does not average out); that of the peak memory is the one of the
     job with the largest prediction.
@@ -831,6 +845,7 @@ def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_mo
                 "calibration": label,
                 "model_key": used or "",
                 "points": job_points(job.rule, job.wildcards, config),
+                "gpu": int(job.rule == "fit" and uses_cuda(config, job.wildcards["model"], int(job.wildcards["d"]))),
                 "wildcards": ", ".join(f"{k}={v}" for k, v in job.wildcards.items()),
                 "wildcard_map": dict(job.wildcards),
             }
@@ -849,8 +864,10 @@ def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_mo
     rows = []
     for rule, group in frame.groupby("rule", sort=False):
         seconds = group["seconds"].to_numpy()
-        total = float(seconds.sum())
-        relative = float(np.sum(seconds * group["seconds_log_sd"])) / total if total > 0 else 0.0
+        on_gpu = group["gpu"].to_numpy() > 0
+        cpu_seconds = np.where(on_gpu, 0.0, seconds)
+        total = float(cpu_seconds.sum())
+        relative = float(np.sum(cpu_seconds * group["seconds_log_sd"])) / total if total > 0 else 0.0
         top = int(np.argmax(group["max_rss_mb"].to_numpy()))
         rows.append(
             {
@@ -858,6 +875,8 @@ def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_mo
                 "jobs": len(group),
                 "core_hours": total / 3600.0,
                 "core_hours_factor": math.exp(relative),
+                "gpu_jobs": int(on_gpu.sum()),
+                "gpu_hours": float(seconds[on_gpu].sum()) / 3600.0,
                 "longest_job_hours": float(seconds.max()) / 3600.0,
                 "peak_mem_mb": float(group["max_rss_mb"].max()),
                 "peak_mem_factor": math.exp(float(group["max_rss_log_sd"].iloc[top])),
