@@ -60,3 +60,21 @@ def test_predict_reports_the_monte_carlo_error_it_adapted_to(capsys) -> None:
     assert fixed["n_draws"] == 3 and fixed["mc_standard_error"] > 0.005 * fixed["matrix_mse"]
     assert adapted["converged"] and adapted["status"] == "converged" and adapted["n_draws"] > 3
     assert adapted["mc_standard_error"] <= 0.005 * adapted["matrix_mse"]
+
+
+def test_fit_on_cuda_without_a_gpu_exits_2_in_one_line(tmp_path, capsys) -> None:
+    torch = pytest.importorskip("torch", reason="without torch the backend refuses the import instead")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    argv = ["fit", "quadratic", "--estimator", "convex", "--d", "6", "--gamma", "1", "--noise", "0.5", "--n", "40",
+            "--lam", "1", "--seed", "0", "--replicates", "1", "--device", "cuda",
+            "--output", str(tmp_path / "fit.parquet")]  # fmt: skip
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    # A progress line may precede it on stderr; the error is the last line, and the only one.
+    errors = [line for line in lines if "error" in line]
+    assert errors == [lines[-1]]
+    assert "needs a CUDA GPU" in lines[-1] and "torch.cuda.is_available() is False" in lines[-1]
+    assert not (tmp_path / "fit.parquet").exists()
