@@ -94,7 +94,7 @@ def test_helper_reports_an_overlapping_label(tables) -> None:
 
 
 def test_helper_reports_texts_outside_and_empty_panels() -> None:
-    fig, (left, right, _bare) = plt.subplots(1, 3, figsize=(6.0, 2.0), layout="constrained")
+    fig, (left, right, _bare) = plt.subplots(1, 3, figsize=(6.0, 2.0), layout="none")
     left.plot([0, 1], [0, 1])
     left.text(0.9, 0.5, "a note far too long for its panel", transform=left.transAxes)
     right.text(0.5, 0.5, "nothing to draw here, and this text is wider than the panel", transform=right.transAxes)

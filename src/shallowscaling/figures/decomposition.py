@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from .fig3 import lam_label
-from .style import NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
+from .style import MIN_WIDTH, NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
 
 __all__ = ["PART_STYLES", "draw_fig6"]
 
@@ -50,7 +50,9 @@ def draw_fig6(table: pd.DataFrame, model: str, lam_exponent: float | None = None
     table = table[(table["lam_exponent"] - ell).abs() < 1e-9].assign(minus_cross=lambda t: -t["cross"])
     combos = table[["gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise"]).to_numpy()
     dims = sorted(table["d"].unique())
-    fig, axes = plt.subplots(len(combos), len(dims), figsize=(3.2 * len(dims), 2.9 * len(combos) + 0.9), squeeze=False)
+    fig, axes = plt.subplots(
+        len(combos), len(dims), figsize=(max(3.2 * len(dims), MIN_WIDTH), 2.9 * len(combos) + 0.9), squeeze=False
+    )
     for row, (gamma, noise) in enumerate(combos):
         for col, d in enumerate(dims):
             ax = axes[row, col]

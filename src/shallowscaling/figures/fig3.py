@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..rates import classify_phase, rate_shape
-from .style import D_COLORS, NOT_CONVERGED_COLOR, REFERENCE_COLOR, apply_style, bottom_legend, label_log_axis
+from .style import D_COLORS, MIN_WIDTH, NOT_CONVERGED_COLOR, REFERENCE_COLOR, apply_style, bottom_legend, label_log_axis
 
 __all__ = ["LAM_LABELS", "draw_fig3", "lam_label"]
 
@@ -73,7 +73,9 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
     combos = table[["gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise"]).to_numpy()
     # One panel per λ schedule; the λ-free reference curves (NaN λ) are drawn once in every panel.
     ells = sorted(ell for ell in table["lam_exponent"].unique() if np.isfinite(ell))
-    fig, axes = plt.subplots(len(combos), len(ells), figsize=(3.2 * len(ells), 2.8 * len(combos) + 0.9), squeeze=False)
+    fig, axes = plt.subplots(
+        len(combos), len(ells), figsize=(max(3.2 * len(ells), MIN_WIDTH), 2.8 * len(combos) + 0.9), squeeze=False
+    )
     dims = sorted(table["d"].unique())
     flagged = False
     references: set[str] = set()

@@ -24,7 +24,7 @@ from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 from ..spectra.summary import SpectrumSummary
 from ..spectra.tail import DEFAULT_RELATIVE_CUT, PowerLawTailFit
 from .fig3 import lam_label
-from .style import NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
+from .style import MIN_WIDTH, NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
 
 __all__ = ["PHASE_COLORS", "draw_fig7", "draw_spectrum_fit"]
 
@@ -65,7 +65,7 @@ def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
     panels = table[["d", "gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise", "d"]).to_numpy()
     ncols = min(3, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.0 * nrows + 0.9), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(max(3.4 * ncols, MIN_WIDTH), 3.0 * nrows + 0.9), squeeze=False)
     ells = sorted(table["lam_exponent"].unique())
     flagged = False
     for i, (d, gamma, noise) in enumerate(panels):
@@ -151,5 +151,4 @@ def draw_spectrum_fit(
     ax.set_ylabel("fraction of non-zero eigenvalues ≥ x")
     ax.set_title(title or f"phase: {summary.phase}")
     ax.legend(loc="lower left", frameon=False)
-    fig.tight_layout()
     return fig

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .fig3 import lam_label
-from .style import NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
+from .style import MIN_WIDTH, NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
 
 __all__ = ["draw_fig8"]
 
@@ -69,7 +69,9 @@ def draw_fig8(table: pd.DataFrame, model: str) -> plt.Figure:
     table = table[table["model"] == model]
     combos = table[["gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise"]).to_numpy()
     dims = sorted(table["d"].unique())
-    fig, axes = plt.subplots(len(combos), len(dims), figsize=(3.3 * len(dims), 2.9 * len(combos) + 0.9), squeeze=False)
+    fig, axes = plt.subplots(
+        len(combos), len(dims), figsize=(max(3.3 * len(dims), MIN_WIDTH), 2.9 * len(combos) + 0.9), squeeze=False
+    )
     flagged = capped = False
     for row, (gamma, noise) in enumerate(combos):
         for col, d in enumerate(dims):

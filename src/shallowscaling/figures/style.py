@@ -13,11 +13,14 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..io.parquet import atomic_path
 
-__all__ = ["D_COLORS", "REFERENCE_COLOR", "apply_style", "bottom_legend", "label_log_axis", "save_figure"]
+__all__ = ["D_COLORS", "MIN_WIDTH", "REFERENCE_COLOR", "apply_style", "bottom_legend", "label_log_axis", "save_figure"]
 
 # Colour per dimension d, in order of increasing d (colour-blind safe, from the Okabe–Ito set).
 D_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 NOT_CONVERGED_COLOR = "#FF0000"
+#: Narrowest figure (inches): a one-line title and a four-column legend need about this much even
+#: when a sweep has a single d or λ schedule, i.e. a single panel column.
+MIN_WIDTH = 9.6
 #: Curves that do not depend on the panel's λ (Bayes-optimal, optimal λ): drawn once, in grey.
 REFERENCE_COLOR = "#8C8C8C"
 
