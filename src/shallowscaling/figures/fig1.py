@@ -12,11 +12,12 @@ than the tolerance are crossed, and the title gives the agreement. A cell whose 
 converge is grey with a red square, never blank. Figure 1 is the noisy diagram (Δ > 0),
 Figure 4 the noiseless one (Δ = 0, paper Result 4).
 
-Why cells miss: the misses sit in phase IV near κ = 0, where the rate carries a logarithmic
+Why cells miss: most misses sit in phase IV at small κ, where the rate carries a logarithmic
 correction that a two-d slope at these d does not resolve (noiseless: the n_eff^(1−2γ) rate of
 Result 4 holds up to a log(d/n_eff) factor; noisy diagonal: ρ(t) = −Δ/log t with t = n_eff/d),
 so the measured r falls below the theory there and approaches it only as d grows. Cells next to
-a boundary are not scored: there the slope mixes two rates.
+a boundary are not scored: there the slope mixes two rates (a scored cell just past the margin
+can still feel it, e.g. the noiseless quadratic phase-II cell next to the II/IV corner).
 """
 
 from __future__ import annotations
