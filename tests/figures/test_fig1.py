@@ -38,7 +38,7 @@ def _heatmap(noise: float, model: str = "diagonal", shift: float = 0.0) -> pd.Da
     return pd.DataFrame(rows, columns=list(HEATMAP_COLUMNS))
 
 
-def test_heat_map_cells_are_the_table_values_in_place() -> None:
+def test_heat_map_cells_are_the_measured_minus_predicted_exponents_in_place() -> None:
     table = _heatmap(0.5, shift=0.05)
     fig = draw_fig1(table, "diagonal")
     heat = fig.axes[1]
@@ -48,7 +48,8 @@ def test_heat_map_cells_are_the_table_values_in_place() -> None:
     ells = np.sort(table["lam_exponent"].unique())
     for i, ell in enumerate(ells):
         for j, kappa in enumerate(kappas):
-            expected = table[(table["kappa"] == kappa) & (table["lam_exponent"] == ell)]["se_exponent"].item()
+            cell = table[(table["kappa"] == kappa) & (table["lam_exponent"] == ell)]
+            expected = cell["se_exponent"].item() - cell["predicted"].item()
             assert drawn[i, j] == pytest.approx(expected)
     # Cell edges sit half a grid step outside the outermost grid points.
     x_lo, x_hi = heat.get_xlim()
@@ -68,7 +69,7 @@ def test_diagram_draws_every_red_line_and_reports_the_agreement(noise, draw, lab
     fraction = scored["agrees"].mean()
     # The shift κ·ℓ/20 misses the 0.1 tolerance where |κℓ| > 2: the data tell agree from miss.
     assert 0.0 < fraction < 1.0
-    assert f"at {fraction:.0%}" in heat.get_title() and f"the\n{len(scored)} points" in heat.get_title()
+    assert f"at {fraction:.0%}" in heat.get_title() and f"of {len(scored)} cells" in heat.get_title()
     assert label in fig._suptitle.get_text()
     plt.close(fig)
 

@@ -5,35 +5,12 @@ from __future__ import annotations
 import io
 
 import matplotlib.pyplot as plt
-import pandas as pd
 import pytest
 
 from shallowscaling.figures.decomposition import draw_fig6
 from shallowscaling.figures.fig2 import draw_fig2, select_phase_points
 from shallowscaling.figures.htsr import draw_fig7
 from shallowscaling.figures.pruning import draw_fig8
-from shallowscaling.tasks.fit import fit_replicates
-from shallowscaling.tasks.spectra import prune_sweep, spectra_sweep
-from shallowscaling.tasks.teacher import teacher_table
-
-D, SEED = 12, 3
-# κ = log_d n_eff ∈ {−0.5, 0.5, 1.2}: phases Ia, IV, VIa at λ = 1/d and Ib, Ib, II at λ = √d.
-N_VALUES = [round(D**0.5), round(D**1.5), round(D**2.2)]
-
-
-@pytest.fixture(scope="module")
-def tables():
-    teacher = teacher_table("quadratic", D, 1.0, SEED, 1)
-    summaries, densities, pruning = [], [], []
-    for ell in (-1.0, 0.5):
-        runs = [fit_replicates("quadratic", "convex", D, 1.0, 0.5, n, D**ell, SEED, 1, tol=1e-7) for n in N_VALUES]
-        fits, weights = [r.fits for r in runs], [r.weights for r in runs]
-        out = spectra_sweep("quadratic", "convex", D, 1.0, 0.5, ell, N_VALUES, weights, fits, teacher, seed=SEED)
-        summaries.append(out.summary)
-        densities.append(out.density)
-        if ell == -1.0:
-            pruning.append(prune_sweep("quadratic", "convex", D, 1.0, 0.5, ell, N_VALUES, weights, teacher, seed=SEED))
-    return pd.concat(summaries), pd.concat(densities), pd.concat(pruning)
 
 
 def _png(fig: plt.Figure) -> bytes:
@@ -43,16 +20,16 @@ def _png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
-def test_fig2_picks_one_point_per_reachable_phase(tables) -> None:
+def test_fig2_picks_one_point_per_reachable_phase(tables, n_values) -> None:
     _, density, _ = tables
     chosen = select_phase_points(density)
-    assert chosen["Ia"] == (-1.0, N_VALUES[0]) and chosen["IV"] == (-1.0, N_VALUES[1])
-    assert chosen["VIa"] == (-1.0, N_VALUES[2]) and chosen["II"] == (0.5, N_VALUES[2])
+    assert chosen["Ia"] == (-1.0, n_values[0]) and chosen["IV"] == (-1.0, n_values[1])
+    assert chosen["VIa"] == (-1.0, n_values[2]) and chosen["II"] == (0.5, n_values[2])
     # Ib holds two points: the median of an even count is the upper one. III needs κ > γ + ℓ + ½.
-    assert chosen["Ib"] == (0.5, N_VALUES[1]) and chosen["III"] is None
+    assert chosen["Ib"] == (0.5, n_values[1]) and chosen["III"] is None
     fig = draw_fig2(density, "quadratic")
-    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert any("phase III not reached" in text for text in texts)
+    (panel,) = [ax for ax in fig.axes if ax.get_title() == "phase III"]
+    assert any(text.get_text().startswith("not reached") for text in panel.texts)
     assert "Paper Figure 2" in fig._suptitle.get_text()
     plt.close(fig)
 

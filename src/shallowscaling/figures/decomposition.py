@@ -6,7 +6,10 @@ the approximation error on the learned features, and minus the cross term (the b
 alignment with the target, which the three-part form of the decomposition leaves out; see
 :mod:`shallowscaling.spectra.decomposition`). The four add up to the SE excess risk (black line);
 dots are the simulated excess risk. One column per d, one row per (γ, Δ); means over replicates
-(the diagonal SE is evaluated on each replicate's θ*).
+(the diagonal SE is evaluated on each replicate's θ*). A part is not drawn where its mean is
+exactly zero (no learned feature, hence no approximation error) or, for minus the cross term,
+not positive: a log axis has no place for them, and a line dropping to its bottom edge would
+read as a tiny value.
 """
 
 from __future__ import annotations
@@ -15,10 +18,9 @@ import math
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import NullFormatter
 
 from .fig3 import lam_label
-from .style import NOT_CONVERGED_COLOR, apply_style
+from .style import MIN_WIDTH, NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
 
 __all__ = ["PART_STYLES", "draw_fig6"]
 
@@ -48,7 +50,9 @@ def draw_fig6(table: pd.DataFrame, model: str, lam_exponent: float | None = None
     table = table[(table["lam_exponent"] - ell).abs() < 1e-9].assign(minus_cross=lambda t: -t["cross"])
     combos = table[["gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise"]).to_numpy()
     dims = sorted(table["d"].unique())
-    fig, axes = plt.subplots(len(combos), len(dims), figsize=(3.2 * len(dims), 2.9 * len(combos) + 0.9), squeeze=False)
+    fig, axes = plt.subplots(
+        len(combos), len(dims), figsize=(max(3.2 * len(dims), MIN_WIDTH), 2.9 * len(combos) + 0.9), squeeze=False
+    )
     for row, (gamma, noise) in enumerate(combos):
         for col, d in enumerate(dims):
             ax = axes[row, col]
@@ -58,26 +62,27 @@ def draw_fig6(table: pd.DataFrame, model: str, lam_exponent: float | None = None
             )
             ok = part.groupby("n_eff", sort=True)["converged"].all()
             for column, label, color, style in PART_STYLES:
-                ax.plot(means.index, means[column], style, color=color, label=label)
+                ax.plot(means.index, means[column].where(means[column] > 0), style, color=color, label=label)
             ax.plot(means.index, means["se_excess_risk"], "-", color="black", lw=1.6, label="SE excess risk (sum)")
             ax.plot(means.index[ok], means["excess_risk"][ok], "o", color="black", mfc="none", label="simulation")
             if (~ok).any():
                 ax.plot(means.index[~ok], means["excess_risk"][~ok], "x", color=NOT_CONVERGED_COLOR, ms=7)
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.yaxis.set_minor_formatter(NullFormatter())
+            label_log_axis(ax.xaxis)
+            label_log_axis(ax.yaxis)
             ax.set_xlabel("n_eff = n/d" if model == "quadratic" else "n_eff = n")
             ax.set_title(f"d = {d}, {lam_label(ell)}")
             if col == 0:
                 risk = "excess risk R = 2 mse_S" if model == "quadratic" else "excess risk R"
                 ax.set_ylabel(f"{risk} and its parts\n(γ = {gamma:g}, Δ = {noise:g})")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
+    flagged = not table.groupby(["gamma", "noise", "d", "n_eff"])["converged"].all().all()
+    handles.append(plt.Line2D([], [], marker="x", color=NOT_CONVERGED_COLOR, ls="none"))
+    labels.append("not converged" if flagged else "not converged (none here)")
+    bottom_legend(fig, handles, labels, ncol=4)
     name = "quadratic network" if model == "quadratic" else "diagonal network"
     fig.suptitle(
-        f"Figure 6 (proposed, spec §6; paper Result 3), {name}: SE error decomposition\n"
-        "overfitting + underfitting + approximation + cross = SE excess risk"
+        f"Figure 6 (proposed; paper Result 3), {name}: overfitting + underfitting + approximation + cross = SE risk"
     )
-    fig.tight_layout(rect=(0, 0.1, 1, 0.92))
     return fig

@@ -5,9 +5,12 @@ two λ = d^ℓ schedules in the table, λ = 1/d by default) on the top row, the 
 phases Ib, II, III at strong λ (the larger, λ = √d) on the bottom row. In each panel: the
 histogram of the non-zero learned eigenvalues (eig Ŝ, or |θ̂| for the diagonal network), pooled
 over replicates and normalised per unit of d so that its area is the non-zero fraction (the
-Dirac mass at zero is omitted, as in the paper); the SE density of the non-zero part (line); the
-SE outlier positions s_i + δ²/s_i − λε (ticks, quadratic); the SE (dashed) and empirical
-(dotted) bulk edges — the noise edge δ√(2 log d) − λε for the diagonal network.
+Dirac mass at zero is omitted, as in the paper, and given in the axis label); the SE density of
+the non-zero part (line); the SE outlier positions s_i + δ²/s_i − λε (ticks, quadratic); the SE
+(dashed) and empirical (dotted) bulk edges — the noise edge δ√(2 log d) − λε for the diagonal network. The x axis
+covers the data, the SE support (where the density exceeds 10⁻³ of its peak), the outliers and
+the edges; when these span more than a factor 30 it is logarithmic, and densities are then per
+unit of ln x (x·ρ(x)), so that areas still read as mass.
 
 The point shown for a phase is the median sample size of the sweep that falls in it
 (:func:`shallowscaling.rates.classify_phase`); a phase that no point of the configured sweep
@@ -22,7 +25,7 @@ import pandas as pd
 
 from ..spectra.tail import DEFAULT_RELATIVE_CUT
 from .fig3 import lam_label
-from .style import D_COLORS, apply_style
+from .style import D_COLORS, apply_style, bottom_legend
 
 __all__ = ["PANEL_PHASES", "PHASE_CONDITIONS", "draw_fig2", "select_phase_points"]
 
@@ -35,7 +38,7 @@ PHASE_CONDITIONS = {
     "VIa": "1 < κ < 2γ and ℓ < (κ − 1)/2",
     "Ib": "ℓ > κ − ½ (λ > n_eff/√d)",
     "II": "max((κ − 1)/2, κ − γ − ½) < ℓ < κ − ½",
-    "III": "(κ − 1)/2 < ℓ < κ − γ − ½, i.e. κ > γ + ℓ + ½",
+    "III": "κ > γ + ℓ + ½ and ℓ > (κ − 1)/2",
 }
 
 
@@ -59,6 +62,13 @@ def select_phase_points(table: pd.DataFrame) -> dict[str, tuple[float, int] | No
     return chosen
 
 
+#: A spectrum whose non-zero values span more than this ratio is drawn on a log x axis.
+LOG_SPAN = 30.0
+#: The SE density is drawn (and sets the x range) where it exceeds this fraction of its peak: the
+#: tabulated grid runs far past the support, and its tail would squeeze the data to one side.
+DENSITY_FLOOR = 1e-3
+
+
 def _draw_panel(ax, rows: pd.DataFrame, model: str, color: str) -> None:
     eig = rows[rows["kind"] == "eigenvalue"]
     values = eig["x"].to_numpy()
@@ -72,25 +82,43 @@ def _draw_panel(ax, rows: pd.DataFrame, model: str, color: str) -> None:
         ax.set_yticks([])
         return
     curve = rows[rows["kind"] == "se_density"].sort_values("x")
-    right = max(top, float(curve["x"].max()) if not curve.empty else 0.0) * 1.02 or 1.0
-    bins = np.linspace(0.0, right, 41)
-    if nonzero.size:
-        counts, edges = np.histogram(nonzero, bins=bins)
-        ax.stairs(counts / (d * n_reps * np.diff(edges)), edges, fill=True, color=color, alpha=0.45, label="trained")
-    ax.plot(curve["x"], curve["density"], "-", color="black", lw=1.1, label="SE density")
+    curve = curve[(curve["x"] > 0) & (curve["density"] > DENSITY_FLOOR * curve["density"].max())]
     outliers = rows[rows["kind"] == "se_outlier"]["x"].to_numpy()
+    edges_x = {kind: rows[rows["kind"] == kind]["x"].to_numpy(dtype=float) for kind in ("se_edge", "empirical_edge")}
+    edges_x = {kind: float(x[np.isfinite(x)].mean()) for kind, x in edges_x.items() if np.isfinite(x).any()}
+    edges_x = {kind: x for kind, x in edges_x.items() if x > 0}
+    # The x range covers what is drawn: the data, the SE support, its outliers and the edges.
+    shown = np.concatenate([nonzero, curve["x"].to_numpy(), outliers[outliers > 0], list(edges_x.values())])
+    lo, hi = float(shown.min()), float(shown.max())
+    log_x = hi / lo > LOG_SPAN
+    if log_x:
+        # Per unit of ln x (x·ρ(x)): on a log axis this keeps areas equal to mass.
+        bins = np.geomspace(lo / 1.05, hi * 1.05, 41)
+        widths = np.diff(np.log(bins))
+        scale = curve["x"].to_numpy()
+    else:
+        bins = np.linspace(0.0, hi * 1.02, 41)
+        widths = np.diff(bins)
+        scale = np.ones(len(curve))
+    counts, bin_edges = np.histogram(nonzero, bins=bins)
+    ax.stairs(counts / (d * n_reps * widths), bin_edges, fill=True, color=color, alpha=0.45, label="trained")
+    ax.plot(curve["x"], curve["density"].to_numpy() * scale, "-", color="black", lw=1.1, label="SE density")
     if outliers.size:
         ax.plot(outliers, np.zeros_like(outliers), "^", color="#D55E00", ms=6, clip_on=False, label="SE outliers")
     for kind, style, label in (("se_edge", "--", "SE edge"), ("empirical_edge", ":", "empirical edge")):
-        edge = rows[rows["kind"] == kind]["x"].to_numpy(dtype=float)
-        edge = edge[np.isfinite(edge)]
-        if edge.size and float(edge.mean()) > 0:
-            ax.axvline(float(edge.mean()), ls=style, color="#0072B2", lw=1.0, label=label)
-    ax.set_xlim(0.0, right)
+        if kind in edges_x:
+            ax.axvline(edges_x[kind], ls=style, color="#0072B2", lw=1.0, label=label)
+    if log_x:
+        ax.set_xscale("log")
+        ax.set_xlim(bins[0], bins[-1])
+    else:
+        ax.set_xlim(0.0, bins[-1])
     ax.set_ylim(bottom=0.0)
-    ax.set_xlabel("eigenvalue of Ŝ (zeros omitted)" if model == "quadratic" else "|θ̂_i| (zeros omitted)")
+    # The omitted mass at zero goes in the axis label: inside the frame it would cover data.
+    what = "eigenvalue x of Ŝ" if model == "quadratic" else "x = |θ̂_i|"
     zero = 1.0 - nonzero.size / max(values.size, 1)
-    ax.text(0.97, 0.95, f"mass at 0: {zero:.2f}", transform=ax.transAxes, ha="right", va="top", fontsize=7)
+    ax.set_xlabel(f"{what} (mass {zero:.2f} at 0 omitted)")
+    ax.set_ylabel("density per unit of ln x, ÷ d" if log_x else "density per unit of x, ÷ d")
 
 
 def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
@@ -109,12 +137,10 @@ def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
             if pick is None:
                 ell = (ells[0] if row == 0 else ells[-1]) if ells else None
                 where = lam_label(ell) if ell is not None else "no sweep"
-                ax.text(
-                    0.5, 0.5,
-                    f"phase {phase} not reached\nat d = {d}, γ = {gamma:g}, {where}\nwith the configured n_eff grid\n"
-                    f"(needs {PHASE_CONDITIONS[phase]})",
-                    transform=ax.transAxes, ha="center", va="center", fontsize=7,
-                )  # fmt: skip
+                note = (
+                    f"not reached at d = {d}, {where}\nby the configured n_eff grid;\nneeds {PHASE_CONDITIONS[phase]}"
+                )
+                ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", fontsize=7)
                 ax.set_title(f"phase {phase}")
                 ax.set_xticks([])
                 ax.set_yticks([])
@@ -123,21 +149,13 @@ def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
             rows = table[(table["lam_exponent"] == ell) & (table["n"] == n)]
             _draw_panel(ax, rows, model, D_COLORS[col])
             ax.set_title(f"phase {phase}: n_eff = {float(rows['n_eff'].iloc[0]):.3g}, {lam_label(ell)}")
-            if col == 0:
-                ax.set_ylabel("density (per unit of d)")
     handles, labels = {}, {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
             labels.setdefault(label, label)
-    fig.legend(list(handles.values()), list(labels.values()), loc="lower center", ncol=5, frameon=False)
-    if model == "quadratic":
-        what = "eigenvalues of the trained quadratic network Ŝ = WᵀW/√(pd)"
-    else:
-        what = "|θ̂| of the trained diagonal network (the spectrum of WᵀW at the balanced optimum)"
+    bottom_legend(fig, list(handles.values()), list(labels.values()), ncol=5)
+    what = "eig Ŝ of the quadratic network" if model == "quadratic" else "|θ̂| of the diagonal network"
     noise = float(table["noise"].iloc[0]) if not table.empty else float("nan")
-    fig.suptitle(
-        f"Paper Figure 2 ({model}): {what} per phase\nvs the SE spectrum (d = {d}, γ = {gamma:g}, Δ = {noise:g})"
-    )
-    fig.tight_layout(rect=(0, 0.06, 1, 0.94))
+    fig.suptitle(f"Paper Figure 2: {what} per phase vs the SE spectrum (d = {d}, γ = {gamma:g}, Δ = {noise:g})")
     return fig

@@ -2,10 +2,11 @@
 
 One row per (γ, Δ) of the sweep, one column per λ schedule λ = d^ℓ, one colour per d. Dots with
 error bars (standard error over replicates) are simulations, solid lines the ERM state evolution,
-dashed lines the Bayes-optimal SE and dash-dotted lines the SE at the optimal λ when present (they do
-not depend on λ and repeat in every panel; the diagonal ERM curves use each replicate's sampled θ*
-while the Bayes-optimal error averages over the prior, so at small n_eff and small d an ERM curve
-can dip below it), black dotted lines the Result-1 rates. The theory
+thin grey lines the λ-free references at the largest d only, drawn once per panel under the
+data: the Bayes-optimal SE (dashed) and the SE at the optimal λ (dash-dotted) when present (the
+diagonal ERM curves use each replicate's sampled θ* while the Bayes-optimal error averages over the
+prior, so at small n_eff and small d an ERM curve can dip below it), black dotted lines the
+Result-1 rates. The theory
 fixes the rates' exponents, not their constants: each rate segment's constant is fitted to the
 largest-d SE curve on that segment, so the lines show slopes. Points that did not converge are
 marked with a red cross and listed in the legend; they are never silently plotted.
@@ -18,10 +19,9 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import NullFormatter
 
 from ..rates import classify_phase, rate_shape
-from .style import D_COLORS, NOT_CONVERGED_COLOR, apply_style
+from .style import D_COLORS, MIN_WIDTH, NOT_CONVERGED_COLOR, REFERENCE_COLOR, apply_style, bottom_legend, label_log_axis
 
 __all__ = ["LAM_LABELS", "draw_fig3", "lam_label"]
 
@@ -71,9 +71,11 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
     apply_style()
     table = table[table["model"] == model]
     combos = table[["gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise"]).to_numpy()
-    # One panel per λ schedule; the λ-free reference curves (NaN λ) are drawn in every panel.
+    # One panel per λ schedule; the λ-free reference curves (NaN λ) are drawn once in every panel.
     ells = sorted(ell for ell in table["lam_exponent"].unique() if np.isfinite(ell))
-    fig, axes = plt.subplots(len(combos), len(ells), figsize=(3.2 * len(ells), 2.8 * len(combos) + 0.6), squeeze=False)
+    fig, axes = plt.subplots(
+        len(combos), len(ells), figsize=(max(3.2 * len(ells), MIN_WIDTH), 2.8 * len(combos) + 0.9), squeeze=False
+    )
     dims = sorted(table["d"].unique())
     flagged = False
     references: set[str] = set()
@@ -82,19 +84,20 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
             ax = axes[row, col]
             combo = table[(table["gamma"] == gamma) & (table["noise"] == noise)]
             panel = combo[combo["lam_exponent"] == ell]
+            # λ-free references at the largest d, once per panel, thin and grey under the data:
+            # per d they would hide the λ = 1 ERM curves that run close to the optimal-λ ones.
+            reference = combo[(combo["d"] == dims[-1]) & (combo["source"] == "se")]
+            for estimator, style in REFERENCE_STYLES.items():
+                curve = reference[reference["estimator"] == estimator].sort_values("n_eff")
+                if not curve.empty:
+                    ax.plot(curve["n_eff"], curve["excess_risk"], style, color=REFERENCE_COLOR, lw=0.8, zorder=0)
+                    references.add(estimator)
             rates_drawn = False
             for i, d in enumerate(dims):
                 color = D_COLORS[i % len(D_COLORS)]
                 part = panel[panel["d"] == d]
                 se = part[(part["source"] == "se") & (part["estimator"] == "erm")].sort_values("n_eff")
                 ax.plot(se["n_eff"], se["excess_risk"], "-", color=color, label=f"d = {d} SE")
-                # λ-free references, the same in every panel: Bayes-optimal and ERM at the optimal λ.
-                reference = combo[(combo["d"] == d) & (combo["source"] == "se")]
-                for estimator, style in REFERENCE_STYLES.items():
-                    curve = reference[reference["estimator"] == estimator].sort_values("n_eff")
-                    if not curve.empty:
-                        ax.plot(curve["n_eff"], curve["excess_risk"], style, color=color, lw=0.9)
-                        references.add(estimator)
                 for estimator, sim in part[part["source"] == "simulation"].groupby("estimator"):
                     ax.errorbar(
                         sim["n_eff"],
@@ -115,9 +118,8 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
                     rates_drawn = _rate_lines(ax, se, int(d), float(gamma), float(noise))
             ax.set_xscale("log")
             ax.set_yscale("log")
-            # Minor log ticks keep their marks but lose labels: they overlap on short ranges.
-            ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.yaxis.set_minor_formatter(NullFormatter())
+            label_log_axis(ax.xaxis)
+            label_log_axis(ax.yaxis)
             ax.set_xlabel("n_eff = n/d" if model == "quadratic" else "n_eff = n")
             if col == 0:
                 risk = "excess risk R = 2 mse_S" if model == "quadratic" else "excess risk R"
@@ -126,15 +128,13 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
             if rates_drawn and row == 0 and col == 0:
                 ax.plot([], [], ":", color="black", lw=1.6, label="Result-1 rates")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    if flagged:
-        handles.append(plt.Line2D([], [], marker="x", color=NOT_CONVERGED_COLOR, ls="none"))
-        labels.append("not converged")
+    # Always listed, so that a figure without crosses says every point converged.
+    handles.append(plt.Line2D([], [], marker="x", color=NOT_CONVERGED_COLOR, ls="none"))
+    labels.append("not converged" if flagged else "not converged (none here)")
     for estimator in sorted(references):
-        handles.append(plt.Line2D([], [], ls=REFERENCE_STYLES[estimator], color="grey"))
-        labels.append(REFERENCE_LABELS[estimator])
-    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+        handles.append(plt.Line2D([], [], ls=REFERENCE_STYLES[estimator], color=REFERENCE_COLOR, lw=0.8))
+        labels.append(f"{REFERENCE_LABELS[estimator]}, d = {dims[-1]}")
+    bottom_legend(fig, handles, labels, ncol=4)
     name = "quadratic network (PSD matrix sensing)" if model == "quadratic" else "diagonal network (LASSO)"
-    fig.suptitle(f"Paper {figure_label}, {name}:\nsimulations (dots) vs non-asymptotic SE (lines) vs Result-1 rates")
-    legend_rows = math.ceil(len(labels) / 4)
-    fig.tight_layout(rect=(0, 0.05 + 0.045 * legend_rows, 1, 0.95))
+    fig.suptitle(f"Paper {figure_label}, {name}: simulations (dots), SE (lines), rates (dotted)")
     return fig

@@ -2,9 +2,10 @@
 
 Figure 7 [proposed, spec §6]: the HT-SR (WeightWatcher) tail exponent α̂ of every trained network
 of the sweep against its excess risk, coloured by the paper phase of its (n_eff, λ) and marked by
-λ schedule; the vertical line is the prediction α = 1 + 1/γ for the learned power law (spec §4)
-and the band 2 ≤ α ≤ 6 is WeightWatcher's "well-trained" range. Points without a tail fit are
-counted in the panel.
+λ schedule, with the fit's standard error of α̂ as a horizontal bar (it is often as large as the
+spread between phases); non-converged fits are crossed in red; the vertical line is the
+prediction α = 1 + 1/γ for the learned power law (spec §4) and the band 2 ≤ α ≤ 6 is
+WeightWatcher's "well-trained" range. Points without a tail fit are counted in the panel.
 
 :func:`draw_spectrum_fit` draws one spectrum with its fit: the empirical complementary CDF of the
 non-zero eigenvalues on log–log axes, the fitted power law above x_min, the bulk edge and the
@@ -23,7 +24,7 @@ from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 from ..spectra.summary import SpectrumSummary
 from ..spectra.tail import DEFAULT_RELATIVE_CUT, PowerLawTailFit
 from .fig3 import lam_label
-from .style import apply_style
+from .style import MIN_WIDTH, NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
 
 __all__ = ["PHASE_COLORS", "draw_fig7", "draw_spectrum_fit"]
 
@@ -40,8 +41,21 @@ PHASE_COLORS = {
     "exact": "#F0E442",
 }
 LAM_MARKERS = ("o", "s", "^", "D", "v", "P")
-#: Major ticks of the α̂ axis.
-ALPHA_TICKS = (1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0, 20.0, 40.0)
+#: Major ticks of the α̂ axis in order of priority: WeightWatcher's band edges first, then the
+#: values HT-SR reads; :func:`_alpha_ticks` keeps those that leave room for their labels.
+ALPHA_TICKS = (2.0, 6.0, 4.0, 10.0, 3.0, 1.5, 20.0, 40.0, 1.25, 2.5, 1.75, 60.0)
+#: Most labelled α̂ ticks in one panel: a 3.4-inch panel holds about seven "1.75"-wide labels.
+MAX_ALPHA_LABELS = 7
+
+
+def _alpha_ticks(lo: float, hi: float) -> list[float]:
+    """Ticks of :data:`ALPHA_TICKS` inside [lo, hi], by priority, each ≥ 1/7 of the log range from the others."""
+    gap = math.log(hi / lo) / MAX_ALPHA_LABELS
+    chosen: list[float] = []
+    for tick in ALPHA_TICKS:
+        if lo <= tick <= hi and all(abs(math.log(tick / other)) >= gap for other in chosen):
+            chosen.append(tick)
+    return sorted(chosen)
 
 
 def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
@@ -51,8 +65,9 @@ def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
     panels = table[["d", "gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise", "d"]).to_numpy()
     ncols = min(3, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.0 * nrows + 0.9), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(max(3.4 * ncols, MIN_WIDTH), 3.0 * nrows + 0.9), squeeze=False)
     ells = sorted(table["lam_exponent"].unique())
+    flagged = False
     for i, (d, gamma, noise) in enumerate(panels):
         ax = axes.flat[i]
         part = table[(table["d"] == d) & (table["gamma"] == gamma) & (table["noise"] == noise)]
@@ -60,10 +75,15 @@ def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
         ax.axvspan(2.0, 6.0, color="#E0E0E0", alpha=0.5, lw=0)
         for j, ell in enumerate(ells):
             for phase, group in fitted[fitted["lam_exponent"] == ell].groupby("rate_phase", sort=True):
-                ax.plot(
-                    group["tail_exponent"], group["excess_risk"], LAM_MARKERS[j % len(LAM_MARKERS)],
-                    color=PHASE_COLORS.get(phase, "#666666"), mfc="none", ls="none",
+                ax.errorbar(
+                    group["tail_exponent"], group["excess_risk"], xerr=group["tail_exponent_se"].fillna(0.0),
+                    fmt=LAM_MARKERS[j % len(LAM_MARKERS)], color=PHASE_COLORS.get(phase, "#666666"), mfc="none",
+                    ls="none", elinewidth=0.6, capsize=0, alpha=0.85,
                 )  # fmt: skip
+        bad = fitted[~fitted["converged"].astype(bool)]
+        if not bad.empty:
+            flagged = True
+            ax.plot(bad["tail_exponent"], bad["excess_risk"], "x", color=NOT_CONVERGED_COLOR, ms=7, mew=1.5, zorder=5)
         ax.axvline(1.0 + 1.0 / gamma, color="black", ls="--", lw=1.0)
         missing = len(part) - len(fitted)
         if missing:
@@ -71,10 +91,11 @@ def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
         ax.set_xscale("log")
         ax.set_yscale("log")
         # α̂ mostly spans less than a decade, where a log axis has no major tick: label it in plain
-        # numbers at the values HT-SR reads (α = 2 and 6 bound WeightWatcher's band).
-        ax.xaxis.set_major_locator(FixedLocator(ALPHA_TICKS))
+        # numbers at the values HT-SR reads (α = 2 and 6 bound WeightWatcher's band), as many as fit.
+        ax.xaxis.set_major_locator(FixedLocator(_alpha_ticks(*ax.get_xlim())))
         ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(NullFormatter())
+        label_log_axis(ax.yaxis)
         ax.set_xlabel("HT-SR tail exponent α̂")
         ax.set_ylabel("excess risk R = 2 mse_S" if model == "quadratic" else "excess risk R")
         ax.set_title(f"d = {int(d)}, γ = {gamma:g}, Δ = {noise:g}")
@@ -91,11 +112,13 @@ def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
             plt.Line2D([], [], marker=LAM_MARKERS[j % len(LAM_MARKERS)], color="grey", mfc="none", ls="none")
         )
         labels.append(lam_label(ell))
-    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+    handles.append(plt.Line2D([], [], color="grey", lw=0.6))
+    labels.append("± standard error of α̂")
+    handles.append(plt.Line2D([], [], marker="x", color=NOT_CONVERGED_COLOR, ls="none"))
+    labels.append("not converged" if flagged else "not converged (none here)")
+    bottom_legend(fig, handles, labels, ncol=4)
     name = "quadratic network (eig Ŝ)" if model == "quadratic" else "diagonal network (|θ̂|)"
-    fig.suptitle(f"Figure 7 (proposed, spec §6), {name}:\nHT-SR tail exponent of the trained weights vs excess risk")
-    rows_legend = math.ceil(len(labels) / 4)
-    fig.tight_layout(rect=(0, 0.04 + 0.04 * rows_legend, 1, 0.92))
+    fig.suptitle(f"Figure 7 (proposed, spec §6), {name}: HT-SR tail exponent α̂ vs excess risk")
     return fig
 
 
@@ -128,5 +151,4 @@ def draw_spectrum_fit(
     ax.set_ylabel("fraction of non-zero eigenvalues ≥ x")
     ax.set_title(title or f"phase: {summary.phase}")
     ax.legend(loc="lower left", frameon=False)
-    fig.tight_layout()
     return fig
