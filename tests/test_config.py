@@ -128,3 +128,15 @@ def test_cuda_check_names_the_key_and_the_fix(base: dict, monkeypatch: pytest.Mo
     base_config = copy.deepcopy(base)
     monkeypatch.delenv(CUDA_CHECK_ENV)
     check_cuda(base_config)  # nothing sent to CUDA: nothing to check, torch or not
+
+
+def test_fig2_points_outside_their_phase_or_on_a_sweep_d_are_refused() -> None:
+    base = load_config(REPO / "config.yaml")
+    wrong = copy.deepcopy(base)
+    wrong["spectra"]["fig2"]["quadratic"]["III"]["gamma"] = 1.0  # III then needs ℓ > γ − ½ = 0.5
+    with pytest.raises(ConfigError, match=r"spectra\.fig2\.quadratic\.III: .* lies in phase II, not III"):
+        validate_config(wrong)
+    clash = copy.deepcopy(base)
+    clash["spectra"]["fig2"]["diagonal"]["III"]["d"] = 100  # a d of the diagonal sweep
+    with pytest.raises(ConfigError, match=r"spectra\.fig2\.diagonal\.III\.d: 100 is also a d"):
+        validate_config(clash)

@@ -21,6 +21,7 @@ import numpy as np
 import yaml
 
 from .errors import ConfigError
+from .rates import classify_phase
 
 __all__ = [
     "CUDA_CHECK_ENV",
@@ -31,6 +32,7 @@ __all__ = [
     "cli_bound",
     "cuda_dims",
     "diagonal_fit_bytes",
+    "fig2_points",
     "format_float",
     "lam_value",
     "load_config",
@@ -115,6 +117,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     for model in MODELS:
         _check_n_grid(model, model, config[model]["n_eff_exponent"], config[model]["d"])
     _check_tail_sweep(config)
+    _check_fig2_points(config)
     se = config["quadratic"]["se"]
     if se["max_draws"] < se["n_draws"]:
         raise ConfigError(
@@ -202,6 +205,52 @@ def _check_tail_sweep(config: Mapping[str, Any]) -> None:
     _check_n_grid("spectra.tail", "quadratic", tail["n_eff_exponent"], tail["d"])
 
 
+def fig2_points(config: Mapping[str, Any], model: str) -> dict[str, dict[str, Any]]:
+    """The extra Figure-2 points of ``model`` in a validated config, keyed by phase ({} if none).
+
+    Each value holds ``d``, ``gamma``, ``lam_exponent``, ``n_eff_exponent`` (κ, as configured)
+    and ``n``, the sample size the fits use (rounded as on the sweeps' grids).
+    """
+    points = (config["spectra"].get("fig2") or {}).get(model) or {}
+    return {
+        phase: {**point, "n": n_from_exponent(model, point["d"], float(point["n_eff_exponent"]))}
+        for phase, point in points.items()
+    }
+
+
+def _check_fig2_points(config: Mapping[str, Any]) -> None:
+    """Each extra Figure-2 point: n >= 1, d outside its model's sweeps, one n per (d, γ, ℓ), in its phase."""
+    for model in MODELS:
+        sweeps = set(config[model]["d"]) | (set(tail_sweep(config)["d"]) if model == "quadratic" else set())
+        seen: dict[tuple, str] = {}
+        for phase, point in (config["spectra"].get("fig2") or {}).get(model, {}).items():
+            key = f"spectra.fig2.{model}.{phase}"
+            d, ell = point["d"], point["lam_exponent"]
+            _check_n_grid(key, model, {"start": point["n_eff_exponent"], "stop": point["n_eff_exponent"]}, [d])
+            if d in sweeps:
+                # Files are named by (d, γ, Δ, ℓ) and the spectra job reads its n grid by d: a d of
+                # the sweep would give one job two grids.
+                raise ConfigError(
+                    f"{key}.d: {d} is also a d of the {model} sweep (or spectra.tail) {sorted(sweeps)}; "
+                    "allowed: a dimension outside them (e.g. one more or less)"
+                )
+            stem = (d, point["gamma"], ell)
+            if stem in seen:
+                raise ConfigError(
+                    f"{key}: same (d, γ, ℓ) = {stem} as spectra.fig2.{model}.{seen[stem]}; "
+                    "allowed: points that differ in d, γ or ℓ (change d of one of them)"
+                )
+            seen[stem] = phase
+            n = fig2_points(config, model)[phase]["n"]
+            kappa = math.log(n_eff_value(model, d, n)) / math.log(d)
+            found = classify_phase(kappa, ell, point["gamma"])
+            if found != phase:
+                raise ConfigError(
+                    f"{key}: (κ, ℓ, γ) = ({kappa:.3g}, {ell:g}, {point['gamma']:g}) with n = {n} lies in phase "
+                    f"{found}, not {phase}; move κ or ℓ into {phase} (rates.classify_phase gives its conditions)"
+                )
+
+
 #: Bytes of one float64.
 _FLOAT = 8
 #: d × d float64 matrices a quadratic fit holds at once besides its design: the teacher S*, the
@@ -259,6 +308,11 @@ def _check_memory(config: Mapping[str, Any]) -> None:
         ("diagonal", "diagonal", config["diagonal"]["d"], config["diagonal"]["n_eff_exponent"]),
         ("quadratic", "quadratic", config["quadratic"]["d"], config["quadratic"]["n_eff_exponent"]),
         ("spectra.tail", "quadratic", tail["d"], tail["n_eff_exponent"]),
+        *(
+            (f"spectra.fig2.{model}.{phase}", model, [p["d"]], {"stop": p["n_eff_exponent"]})
+            for model in MODELS
+            for phase, p in fig2_points(config, model).items()
+        ),
         ("scaling.fig5.diagonal", "diagonal", fig5["diagonal"]["d"], fig5["diagonal"]["n_eff_exponent"]),
         ("scaling.fig5.quadratic", "quadratic", fig5["quadratic"]["d"], fig5["quadratic"]["n_eff_exponent"]),
     ]
@@ -296,8 +350,9 @@ def uses_cuda(config: Mapping[str, Any], model: str, d: int) -> bool:
 
 
 def _quadratic_fit_dims(config: Mapping[str, Any]) -> list[int]:
-    """Every d at which the study runs quadratic fits (the sweep, the tail sweep, Fig. 5)."""
-    dims = [*config["quadratic"]["d"], *tail_sweep(config)["d"], *config["scaling"]["fig5"]["quadratic"]["d"]]
+    """Every d at which the study runs quadratic fits (the sweep, the tail sweep, Fig. 2's points, Fig. 5)."""
+    extra = [point["d"] for point in fig2_points(config, "quadratic").values()]
+    dims = [*config["quadratic"]["d"], *tail_sweep(config)["d"], *extra, *config["scaling"]["fig5"]["quadratic"]["d"]]
     return sorted(set(dims))
 
 

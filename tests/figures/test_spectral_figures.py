@@ -23,10 +23,11 @@ def _png(fig: plt.Figure) -> bytes:
 def test_fig2_picks_one_point_per_reachable_phase(tables, n_values) -> None:
     _, density, _ = tables
     chosen = select_phase_points(density)
-    assert chosen["Ia"] == (-1.0, n_values[0]) and chosen["IV"] == (-1.0, n_values[1])
-    assert chosen["VIa"] == (-1.0, n_values[2]) and chosen["II"] == (0.5, n_values[2])
-    # Ib holds two points: the median of an even count is the upper one. III needs κ > γ + ℓ + ½.
-    assert chosen["Ib"] == (0.5, n_values[1]) and chosen["III"] is None
+    d, gamma = int(density["d"].iloc[0]), float(density["gamma"].iloc[0])
+    assert chosen["Ia"] == (d, gamma, -1.0, n_values[0]) and chosen["IV"] == (d, gamma, -1.0, n_values[1])
+    assert chosen["VIa"] == (d, gamma, -1.0, n_values[2]) and chosen["II"] == (d, gamma, 0.5, n_values[2])
+    # Ib holds two points: the larger n, nearest ℓ = κ − ½, is drawn. III needs κ > γ + ℓ + ½.
+    assert chosen["Ib"] == (d, gamma, 0.5, n_values[1]) and chosen["III"] is None
     fig = draw_fig2(density, "quadratic")
     (panel,) = [ax for ax in fig.axes if ax.get_title() == "phase III"]
     assert any(text.get_text().startswith("not reached") for text in panel.texts)

@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from shallowscaling.config import check_cuda, format_float, n_grid, se_n_grid, tail_sweep, uses_cuda, validate_config
+from shallowscaling.config import check_cuda, fig2_points, format_float, n_grid, se_n_grid, tail_sweep, uses_cuda, validate_config
 from shallowscaling.errors import ConfigError
 from shallowscaling.tasks.exponents import check_scaling_config
 
@@ -200,8 +200,20 @@ def tail_points():
     return sweep("quadratic", {**config["quadratic"], "d": TAIL["d"], "lam_exponent": TAIL["lam_exponent"]})
 
 
+# Figure 2's extra points (spectra.fig2), one n each, by (model, d, γ, ℓ) as the wildcards spell them.
+FIG2_POINTS = {
+    (model, str(p["d"]), format_float(p["gamma"]), format_float(p["lam_exponent"])): p
+    for model in MODELS
+    for p in fig2_points(config, model).values()
+}
+
+
 def sweep_n(wildcards):
-    """The simulated sample sizes of the sweep a job belongs to (the tail sweep's d are its own)."""
+    """The simulated sample sizes of the sweep a job belongs to (the tail sweep's and Figure 2's
+    extra points' d are their own)."""
+    extra = FIG2_POINTS.get((wildcards.model, wildcards.d, wildcards.gamma, wildcards.lam_exponent))
+    if extra is not None:
+        return [extra["n"]]
     d = int(wildcards.d)
     in_tail = wildcards.model == "quadratic" and d in TAIL["d"]
     return n_grid(wildcards.model, d, TAIL["n_eff_exponent"] if in_tail else config[wildcards.model]["n_eff_exponent"])
@@ -290,13 +302,16 @@ def pruning_files(model):
 
 
 def fig2_files(model):
-    """Density tables of the two Figure-2 sweeps: largest d, first γ, Δ and estimator."""
+    """Density tables of the two Figure-2 sweeps (largest d, first γ, Δ and estimator), then those
+    of the extra points (spectra.fig2): the figure tells them apart by d, first the sweep's."""
     c = config[model]
     ells = [in_sweep(model, config["spectra"][key]) for key in ("weak_lam_exponent", "strong_lam_exponent")]
+    points = [(max(c["d"]), c["gamma"][0], ell) for ell in dict.fromkeys(ells) if ell is not None]
+    if points:
+        points += [(p["d"], p["gamma"], p["lam_exponent"]) for p in fig2_points(config, model).values()]
     return [
-        f"results/densities/{model}/{c['estimators'][0]}/{stem(model, max(c['d']), c['gamma'][0], c['noise'][0], ell)}.parquet"
-        for ell in dict.fromkeys(ells)
-        if ell is not None
+        f"results/densities/{model}/{c['estimators'][0]}/{stem(model, d, g, c['noise'][0], ell)}.parquet"
+        for d, g, ell in points
     ]
 
 

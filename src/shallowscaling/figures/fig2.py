@@ -13,8 +13,10 @@ the edges; when these span more than a factor 30 it is logarithmic, and densitie
 unit of ln x (x·ρ(x)), so that areas still read as mass.
 
 The point shown for a phase is the median sample size of the sweep that falls in it
-(:func:`shallowscaling.rates.classify_phase`); a phase that no point of the configured sweep
-reaches is said so in its panel, with the condition it needs.
+(:func:`shallowscaling.rates.classify_phase`), the largest one in Ib (the only one with learned
+spikes at finite d), or the extra point of config ``spectra.fig2`` for that phase, whose d and γ
+the panel title gives (phase III needs ℓ > γ − ½ and κ > γ + ℓ + ½: a smaller γ opens it at a
+small d). A phase that no point reaches is said so in its panel, with the condition it needs.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ..spectra.tail import DEFAULT_RELATIVE_CUT
 from .fig3 import lam_label
 from .style import D_COLORS, apply_style, bottom_legend
 
-__all__ = ["PANEL_PHASES", "PHASE_CONDITIONS", "draw_fig2", "select_phase_points"]
+__all__ = ["PANEL_PHASES", "PHASE_CONDITIONS", "UNREACHABLE", "draw_fig2", "select_phase_points"]
 
 #: (row of weak λ, row of strong λ), as in the paper's Figure 2.
 PANEL_PHASES = (("Ia", "IV", "VIa"), ("Ib", "II", "III"))
@@ -42,23 +44,46 @@ PHASE_CONDITIONS = {
 }
 
 
-def select_phase_points(table: pd.DataFrame) -> dict[str, tuple[float, int] | None]:
-    """For every phase of :data:`PANEL_PHASES`, the (ℓ, n) drawn, or None if it is not reached.
+#: Why a phase has no point for a model whatever the config (drawn in its panel instead).
+UNREACHABLE = {("diagonal", "Ia"): "unreachable for the diagonal network:\nn_eff = n ≥ 1 gives κ ≥ 0"}
 
-    Weak-λ phases are looked for at the smallest ℓ of ``table``, strong-λ ones at the largest;
-    the point is the median n (the upper one of an even count) of that phase's points.
+
+def select_phase_points(table: pd.DataFrame) -> dict[str, tuple[int, float, float, int] | None]:
+    """For every phase of :data:`PANEL_PHASES`, the (d, γ, ℓ, n) drawn, or None if it is not reached.
+
+    ``table`` holds one row (or more) per point with columns ``d``, ``gamma``, ``lam_exponent``,
+    ``n`` and ``rate_phase``; its first row's d is the sweep's, any other d is an extra point
+    (config ``spectra.fig2``, whose d lie outside the sweep). An extra point in a phase is drawn
+    in that phase's panel. Otherwise weak-λ phases are looked for at the sweep's smallest ℓ,
+    strong-λ ones at its largest; the point is the median n (the upper one of an even count),
+    except in Ib, where it is the largest n: nearest the boundary ℓ = κ − ½, the only place where
+    the learned spectrum is not all zeros (a few spikes) at finite d.
     """
-    ells = sorted(table["lam_exponent"].unique())
-    chosen: dict[str, tuple[float, int] | None] = {}
+    if table.empty:
+        return {phase: None for phases in PANEL_PHASES for phase in phases}
+    main_d = int(table["d"].iloc[0])
+    main = table[table["d"] == main_d]
+    extra = table[table["d"] != main_d]
+    ells = sorted(main["lam_exponent"].unique())
+    chosen: dict[str, tuple[int, float, float, int] | None] = {}
     for row, phases in enumerate(PANEL_PHASES):
         ell = (ells[0] if row == 0 else ells[-1]) if ells and (row == 0 or len(ells) > 1) else None
         for phase in phases:
+            own = extra[extra["rate_phase"] == phase]
+            if not own.empty:
+                first = own.iloc[0]
+                chosen[phase] = (int(first["d"]), float(first["gamma"]), float(first["lam_exponent"]), int(first["n"]))
+                continue
             if ell is None:
                 chosen[phase] = None
                 continue
-            sweep = table[(table["lam_exponent"] == ell) & (table["rate_phase"] == phase)]
+            sweep = main[(main["lam_exponent"] == ell) & (main["rate_phase"] == phase)]
             ns = sorted(int(n) for n in sweep["n"].unique())
-            chosen[phase] = (float(ell), ns[len(ns) // 2]) if ns else None
+            if not ns:
+                chosen[phase] = None
+                continue
+            n = ns[-1] if phase == "Ib" else ns[len(ns) // 2]
+            chosen[phase] = (main_d, float(sweep["gamma"].iloc[0]), float(ell), n)
     return chosen
 
 
@@ -129,7 +154,7 @@ def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
     fig, axes = plt.subplots(2, 3, figsize=(10.0, 6.2), squeeze=False)
     d = int(table["d"].iloc[0]) if not table.empty else 0
     gamma = float(table["gamma"].iloc[0]) if not table.empty else float("nan")
-    ells = sorted(table["lam_exponent"].unique())
+    ells = sorted(table[table["d"] == d]["lam_exponent"].unique())
     for row, phases in enumerate(PANEL_PHASES):
         for col, phase in enumerate(phases):
             ax = axes[row, col]
@@ -137,18 +162,24 @@ def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
             if pick is None:
                 ell = (ells[0] if row == 0 else ells[-1]) if ells else None
                 where = lam_label(ell) if ell is not None else "no sweep"
-                note = (
-                    f"not reached at d = {d}, {where}\nby the configured n_eff grid;\nneeds {PHASE_CONDITIONS[phase]}"
+                note = UNREACHABLE.get(
+                    (model, phase),
+                    f"not reached at d = {d}, {where}\nby the configured n_eff grid;\nneeds {PHASE_CONDITIONS[phase]}",
                 )
                 ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", fontsize=7)
                 ax.set_title(f"phase {phase}")
                 ax.set_xticks([])
                 ax.set_yticks([])
                 continue
-            ell, n = pick
-            rows = table[(table["lam_exponent"] == ell) & (table["n"] == n)]
+            d_point, gamma_point, ell, n = pick
+            rows = table[(table["d"] == d_point) & (table["lam_exponent"] == ell) & (table["n"] == n)]
+            rows = rows[rows["gamma"] == gamma_point]
             _draw_panel(ax, rows, model, D_COLORS[col])
-            ax.set_title(f"phase {phase}: n_eff = {float(rows['n_eff'].iloc[0]):.3g}, {lam_label(ell)}")
+            title = f"phase {phase}: n_eff = {float(rows['n_eff'].iloc[0]):.3g}, {lam_label(ell)}"
+            if d_point != d:
+                # An extra point (config spectra.fig2): its own d and γ, said in the title.
+                title += f"\nextra point: d = {d_point}, γ = {gamma_point:g}"
+            ax.set_title(title)
     handles, labels = {}, {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
