@@ -56,9 +56,19 @@ _MIN_BLOCK_ROWS = 256
 _MAX_BLOCK_ROWS = 4096
 
 
+# From d = 64 on, blocks of at least 4d rows let the adjoint Xᵀ diag(r) X use two half-cost syrk
+# updates per block instead of a GEMM (estimators/_psd_operators.py); measured at d = 200,
+# n = 1.2·10⁵: a fused forward+adjoint pass took 0.37 s with 327-row blocks, 0.30 s with 800.
+_TALL_BLOCK_MIN_D = 64
+_TALL_BLOCK_ROWS_PER_D = 4
+
+
 def default_block_rows(d: int) -> int:
-    """Rows per block for a design of width ``d`` (see the comment on the constants)."""
-    return int(min(_MAX_BLOCK_ROWS, max(_MIN_BLOCK_ROWS, _BLOCK_NUMBERS // max(d, 1))))
+    """Rows per block for a design of width ``d`` (see the comments on the constants)."""
+    rows = int(min(_MAX_BLOCK_ROWS, max(_MIN_BLOCK_ROWS, _BLOCK_NUMBERS // max(d, 1))))
+    if d >= _TALL_BLOCK_MIN_D:
+        rows = max(rows, _TALL_BLOCK_ROWS_PER_D * d)
+    return rows
 
 
 def design_bytes(n: int, d: int) -> int:
