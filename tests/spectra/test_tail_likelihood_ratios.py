@@ -67,3 +67,27 @@ def test_likelihood_ratio_matches_powerlaw_on_a_pareto_sample():
 def test_no_tail_gives_nan():
     fit = fit_power_law_tail(np.array([1.0, 1.0, 1.0]))
     assert np.isnan(compare_tail_alternatives(np.array([1.0, 1.0, 1.0]), fit).loglik_ratio_lognormal)
+
+
+@pytest.mark.parametrize("sample", ["noisy_spectrum", "pareto"])
+def test_exponential_p_value_is_powerlaws_at_the_exponential_mle(sample):
+    # The only difference from powerlaw's exponential p-value is where its Nelder–Mead (tol 1e-4)
+    # stops: with its exponential rate set to the closed-form MLE Λ = 1/(x̄ − x_min) that we use,
+    # distribution_compare gives our R and p to rounding (1e-6 is the bound; ~1e-14 seen).
+    rng = np.random.default_rng(0)
+    if sample == "pareto":
+        values = (1 - rng.random(400)) ** (-1 / 1.2)
+    else:
+        values = np.arange(1, 401.0) ** -1.0 * (1 + 0.1 * rng.standard_normal(400)) ** 2
+    fit = fit_power_law_tail(values)
+    ours = compare_tail_alternatives(values, fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = powerlaw.Fit(values, xmin=fit.xmin, discrete=False, verbose=False)
+        mle = 1.0 / (np.mean(reference.data) - fit.xmin)
+        # The data can tell: powerlaw's own optimiser stops measurably away from the MLE.
+        assert abs(reference.exponential.Lambda - mle) > 1e-8 * mle
+        reference.exponential.set_parameters([mle])
+        ratio, p_value = reference.distribution_compare("power_law", "exponential")
+    assert ours.loglik_ratio_exponential == pytest.approx(ratio, rel=1e-6)
+    assert ours.p_value_exponential == pytest.approx(p_value, rel=1e-6)
