@@ -56,19 +56,9 @@ _MIN_BLOCK_ROWS = 256
 _MAX_BLOCK_ROWS = 4096
 
 
-# From d = 64 on, blocks of at least 4d rows let the adjoint Xᵀ diag(r) X use two half-cost syrk
-# updates per block instead of a GEMM (estimators/_psd_operators.py); measured at d = 200,
-# n = 1.2·10⁵: a fused forward+adjoint pass took 0.37 s with 327-row blocks, 0.30 s with 800.
-_TALL_BLOCK_MIN_D = 64
-_TALL_BLOCK_ROWS_PER_D = 4
-
-
 def default_block_rows(d: int) -> int:
-    """Rows per block for a design of width ``d`` (see the comments on the constants)."""
-    rows = int(min(_MAX_BLOCK_ROWS, max(_MIN_BLOCK_ROWS, _BLOCK_NUMBERS // max(d, 1))))
-    if d >= _TALL_BLOCK_MIN_D:
-        rows = max(rows, _TALL_BLOCK_ROWS_PER_D * d)
-    return rows
+    """Rows per block for a design of width ``d`` (see the comment on the constants)."""
+    return int(min(_MAX_BLOCK_ROWS, max(_MIN_BLOCK_ROWS, _BLOCK_NUMBERS // max(d, 1))))
 
 
 def design_bytes(n: int, d: int) -> int:
@@ -101,10 +91,11 @@ class ArrayDesign:
     def shape(self) -> tuple[int, int]:
         return (self.n, self.d)
 
-    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
-        """``(start, X[start:start + block_rows])`` for every block, in order (views)."""
-        for start in range(0, self.n, self.block_rows):
-            yield start, self.x[start : start + self.block_rows]
+    def blocks(self, rows: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """``(start, X[start:start + rows])`` for every block, in order (views; rows default block_rows)."""
+        rows = rows or self.block_rows
+        for start in range(0, self.n, rows):
+            yield start, self.x[start : start + rows]
 
     def materialize(self) -> np.ndarray:
         """The design as one (n, d) array (no copy)."""
@@ -145,12 +136,13 @@ class StreamedDesign:
         bit_generator.state = self.state
         return np.random.Generator(bit_generator)
 
-    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
-        """``(start, X[start:start + block_rows])`` for every block, drawn in order."""
+    def blocks(self, rows: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """``(start, X[start:start + rows])`` for every block, drawn in order (rows default block_rows)."""
+        rows = rows or self.block_rows
         rng = self._generator()
-        buffer = np.empty((min(self.block_rows, self.n), self.d))
-        for start in range(0, self.n, self.block_rows):
-            block = buffer[: min(self.block_rows, self.n - start)]
+        buffer = np.empty((min(rows, self.n), self.d))
+        for start in range(0, self.n, rows):
+            block = buffer[: min(rows, self.n - start)]
             rng.standard_normal(out=block)
             yield start, block
 
