@@ -266,3 +266,17 @@ def test_gpu_jobs_are_counted_apart_from_core_hours(tiny_jobs, tiny_plan) -> Non
     assert fit_gpu["core_hours"] + fit_gpu["gpu_hours"] == pytest.approx(fit_cpu["core_hours"])
     assert fit_gpu["gpu_hours"] == pytest.approx(on_gpu["seconds"].sum() / 3600.0)
     assert tiny_plan.total_gpu_jobs == 0 and tiny_plan.total_gpu_hours == 0.0
+
+
+def test_a_streamed_quadratic_fit_is_priced_at_its_memory_budget() -> None:
+    # Past quadratic.solver.design_memory the design is redrawn block by block, so the planned
+    # peak memory of a d = 800, n = 2.4·10⁶ fit (X alone: 15.4 GB) follows the budget, and a
+    # larger budget raises it: the cap is the budget, not a constant.
+    config = plan.study_config([PAPER])
+    wildcards = {"model": "quadratic", "estimator": "convex", "gamma": "1", "noise": "0.5", "lam_exponent": "-1"}
+    job = [plan.PlannedJob("fit", {**wildcards, "d": "800", "n": "2400000"})]
+    default = plan.estimate_plan(job, config, plan.load_cost_model()).jobs["max_rss_mb"].iloc[0]
+    config["quadratic"]["solver"]["design_memory"] = 8.0
+    larger = plan.estimate_plan(job, config, plan.load_cost_model()).jobs["max_rss_mb"].iloc[0]
+    assert default < 4000.0
+    assert larger > 2.0 * default

@@ -783,8 +783,26 @@ def _stand_in(classes: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _predict_class(entry: Mapping[str, Any], classes: Mapping[str, Any], group: pd.DataFrame):
-    """Seconds, max_rss_mb and their 1σ log sd for the jobs of one class."""
+def _streamed_memory_points(points, design_memory_gb: float):
+    """Memory points of quadratic fits with n capped where the design stops being held in memory.
+
+    A design larger than ``quadratic.solver.design_memory`` is redrawn block by block
+    (:mod:`shallowscaling.design`), so the part of the memory that grows with n·d stops at that
+    budget; the calibrated model m0 + k·d·n is evaluated at the capped n.
+    """
+    capped = []
+    for job in points:
+        capped.append([(d, min(n, design_memory_gb * 1e9 / (8.0 * d)), reps, level) for d, n, reps, level in job])
+    return capped
+
+
+def _predict_class(
+    entry: Mapping[str, Any], classes: Mapping[str, Any], group: pd.DataFrame, design_memory_gb: float | None = None
+):
+    """Seconds, max_rss_mb and their 1σ log sd for the jobs of one class.
+
+    ``design_memory_gb`` (quadratic fits only) caps the design's share of the memory model.
+    """
     wildcards = list(group["wildcard_map"])
     points = list(group["points"])
     extra = np.zeros(len(points))
@@ -804,6 +822,8 @@ def _predict_class(entry: Mapping[str, Any], classes: Mapping[str, Any], group: 
         indices = [_level_index(levels, w) for w in wildcards]
         time_points = [_at_level(p, costliest if k < 0 else k) for p, k in zip(points, indices, strict=True)]
     memory_points = [_at_level(p, 0) for p in points]
+    if design_memory_gb is not None:
+        memory_points = _streamed_memory_points(memory_points, design_memory_gb)
     out = {}
     for quantity, inner in (("seconds", time_points), ("max_rss_mb", memory_points)):
         fit, _ = _fit_from_dict(entry[quantity])
@@ -857,7 +877,9 @@ def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_mo
     for used, group in frame[computing].groupby("model_key", sort=False):
         entry = dict(classes.get(used, stand_in))
         entry.setdefault("max_rss_mb", stand_in["max_rss_mb"])
-        predicted = _predict_class(entry, classes, group)
+        quadratic_fit = group["cost_class"].iloc[0].startswith("fit/quadratic")
+        design_memory = config["quadratic"]["solver"].get("design_memory", 1.0) if quadratic_fit else None
+        predicted = _predict_class(entry, classes, group, design_memory)
         frame.loc[group.index, "seconds"], frame.loc[group.index, "seconds_log_sd"] = predicted["seconds"]
         frame.loc[group.index, "max_rss_mb"], frame.loc[group.index, "max_rss_log_sd"] = predicted["max_rss_mb"]
 
