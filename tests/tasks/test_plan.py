@@ -252,15 +252,16 @@ def test_profile_covers_the_paper_scale_predictions() -> None:
 
 
 def test_gpu_jobs_are_counted_apart_from_core_hours(tiny_jobs, tiny_plan) -> None:
-    # quadratic.device.cuda_min_d = 8 sends the quadratic fits at d = 8 (2 ℓ × 3 n) and at the
-    # tail sweep's d = 10 (2 n) to a GPU: 8 jobs, none of them a diagonal fit or another rule.
+    # quadratic.device.cuda_min_d = 8 sends the quadratic fits at d = 8 (2 ℓ × 3 n), at the
+    # tail sweep's d = 10 (2 n) and at Figure 2's extra phase-III point d = 12 (1 n) to a GPU:
+    # 9 jobs, none of them a diagonal fit or another rule.
     config = plan.study_config([TINY])
     config["quadratic"]["device"] = {"cuda_min_d": 8}
     gpu_plan = plan.estimate_plan(tiny_jobs, config, plan.load_cost_model())
     on_gpu = gpu_plan.jobs[gpu_plan.jobs["gpu"] == 1]
-    assert len(on_gpu) == gpu_plan.total_gpu_jobs == 8
+    assert len(on_gpu) == gpu_plan.total_gpu_jobs == 9
     assert set(on_gpu["rule"]) == {"fit"}
-    assert all("model=quadratic" in w and re.search(r"\bd=(8|10)\b", w) for w in on_gpu["wildcards"])
+    assert all("model=quadratic" in w and re.search(r"\bd=(8|10|12)\b", w) for w in on_gpu["wildcards"])
     fit_cpu, fit_gpu = (r.set_index("rule").loc["fit"] for r in (tiny_plan.rules, gpu_plan.rules))
     # Same predictions, split: the GPU jobs' hours leave the core-hours for the GPU-hours bound.
     assert fit_gpu["core_hours"] + fit_gpu["gpu_hours"] == pytest.approx(fit_cpu["core_hours"])

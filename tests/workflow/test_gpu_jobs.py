@@ -34,12 +34,14 @@ def test_gpu_requests_and_device_flags_on_exactly_the_selected_fits(tmp_path: Pa
     fits = [job for job in jobs if job[0] == "fit"]
     # The data can tell a wrong selection apart: fits at every d, on both sides of cuda_min_d.
     assert {(w["model"], int(w["d"])) for _, w, _, _ in fits} == {
-        ("diagonal", 20), ("diagonal", 30), ("quadratic", 6), ("quadratic", 8), ("quadratic", 10)
+        ("diagonal", 12), ("diagonal", 20), ("diagonal", 30), ("diagonal", 40),
+        ("quadratic", 6), ("quadratic", 8), ("quadratic", 10), ("quadratic", 12),
     }  # fmt: skip
     for rule, wildcards, gpus, on_device in jobs:
         selected = rule == "fit" and wildcards["model"] == "quadratic" and int(wildcards["d"]) >= 8
         assert (gpus, on_device) == ((1, True) if selected else (0, False)), (rule, wildcards)
-    assert sum(gpus for _, _, gpus, _ in jobs) == 8  # d = 8: 2 ℓ × 3 n; d = 10: 2 n
+    # d = 8: 2 ℓ × 3 n; d = 10 (tail sweep): 2 n; d = 12 (Figure 2's extra phase-III point): 1 n.
+    assert sum(gpus for _, _, gpus, _ in jobs) == 9
 
 
 def test_slurm_plugin_turns_the_gpu_resource_into_a_gpus_request() -> None:

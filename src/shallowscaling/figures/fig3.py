@@ -98,6 +98,13 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
                 part = panel[panel["d"] == d]
                 se = part[(part["source"] == "se") & (part["estimator"] == "erm")].sort_values("n_eff")
                 ax.plot(se["n_eff"], se["excess_risk"], "-", color=color, label=f"d = {d} SE")
+                if "excess_risk_mc_se" in se and np.isfinite(se["excess_risk_mc_se"]).any():
+                    # ±2 Monte-Carlo standard errors of the SE curve (GOE draws): invisible at the
+                    # default 0.5 % relative error, visible when a study loosens mc_rtol.
+                    band = 2.0 * se["excess_risk_mc_se"].fillna(0.0)
+                    ax.fill_between(
+                        se["n_eff"], se["excess_risk"] - band, se["excess_risk"] + band, color=color, alpha=0.2, lw=0
+                    )
                 for estimator, sim in part[part["source"] == "simulation"].groupby("estimator"):
                     ax.errorbar(
                         sim["n_eff"],

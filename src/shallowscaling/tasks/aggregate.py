@@ -31,6 +31,7 @@ AGGREGATE_COLUMNS = (
     "n_eff",
     "excess_risk",
     "excess_risk_sem",
+    "excess_risk_mc_se",
     "matrix_mse",
     "n_replicates",
     "n_converged",
@@ -45,6 +46,12 @@ def _sem(values: pd.Series) -> float:
     return float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
 
 
+def _mc_se(values: pd.Series) -> float:
+    """Standard error of the mean of independent Monte-Carlo estimates: √(Σ se²)/k (NaN if none)."""
+    values = values.dropna()
+    return float(np.sqrt(np.sum(values**2)) / len(values)) if len(values) else math.nan
+
+
 def aggregate_tables(fits: Sequence[pd.DataFrame], predictions: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Average the fit tables over replicates and stack them with the SE tables.
 
@@ -56,9 +63,14 @@ def aggregate_tables(fits: Sequence[pd.DataFrame], predictions: Sequence[pd.Data
         sims = pd.concat(fits, ignore_index=True).assign(source="simulation")
         sims["fixed_point_residual"] = np.nan
         sims["lam_optimal"] = np.nan
+        sims["excess_risk_mc_se"] = np.nan
         parts.append(sims)
     if predictions:
         se = pd.concat(predictions, ignore_index=True).assign(source="se")
+        # Monte-Carlo SE rows carry the draw error of matrix_mse; the quadratic excess risk is
+        # 2·matrix_mse (Wick), so its error doubles. Other routes have none (NaN).
+        mc = se["mc_standard_error"] if "mc_standard_error" in se else pd.Series(np.nan, index=se.index)
+        se["excess_risk_mc_se"] = np.where(se["model"] == "quadratic", 2.0, 1.0) * mc.astype(float)
         optimal = se["optimal_lam"].astype(bool)
         se["estimator"] = np.where(optimal, "optimal_lam", se["method"])
         # λ_opt differs per replicate: group without it and keep its mean apart.
@@ -70,6 +82,7 @@ def aggregate_tables(fits: Sequence[pd.DataFrame], predictions: Sequence[pd.Data
     out = grouped.agg(
         excess_risk=("excess_risk", "mean"),
         excess_risk_sem=("excess_risk", _sem),
+        excess_risk_mc_se=("excess_risk_mc_se", _mc_se),
         matrix_mse=("matrix_mse", "mean"),
         n_replicates=("excess_risk", "size"),
         n_converged=("converged", "sum"),
