@@ -24,6 +24,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
 
 from ..spectra.tail import DEFAULT_RELATIVE_CUT
 from .fig3 import lam_label
@@ -185,6 +186,11 @@ def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
             labels.setdefault(label, label)
+    if "trained" in handles:
+        # The histograms take their column's colour; the legend shows one neutral patch so that
+        # its colour matches every panel's meaning, not one panel's hue.
+        handles["trained"] = Patch(facecolor="0.6", alpha=0.45)
+        labels["trained"] = "trained (histogram; colour by column)"
     bottom_legend(fig, list(handles.values()), list(labels.values()), ncol=5)
     what = "eig Ŝ of the quadratic network" if model == "quadratic" else "|θ̂| of the diagonal network"
     noise = float(table["noise"].iloc[0]) if not table.empty else float("nan")
