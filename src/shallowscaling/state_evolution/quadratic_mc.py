@@ -259,21 +259,7 @@ def _solve_delta(
     point = cache.get(root_delta) or cache.setdefault(root_delta, evaluate(root_delta))
     status = "converged" if info.converged and abs(point.residual) <= tol else "max_iter"
     message = f"Brent on δ: {info.iterations} iterations, |h(δ)| = {abs(point.residual):.2e} (tol {tol:.1e})"
-    if status != "converged" and info.converged:
-        # Brent stopped on a bracket at rounding level, yet |h| is above tol: h is so steep there
-        # that its rounding exceeds tol (seen in rank collapse, where Ŝ = 0 and the risk is exact).
-        # If h changes sign within ROOT_RTOL of δ, the fixed point is determined to rounding: that
-        # is the certificate, and the message says so.
-        below, above = (evaluate(root_delta * (1.0 + sign * ROOT_RTOL)).residual for sign in (-1.0, 1.0))
-        if (below > 0) != (above > 0):
-            status = "converged"
-            message += f"; h changes sign within {ROOT_RTOL:.0e} relative of δ (root determined to rounding)"
     return point, len(cache), status, message
-
-
-#: Relative distance from Brent's δ at which a sign change of h(δ) certifies the root when
-#: |h(δ)| itself cannot reach tol (rounding of a steep h): 10× the relative accuracy Brent is asked for.
-ROOT_RTOL = 1e-11
 
 
 class _BudgetExceeded(Exception):
