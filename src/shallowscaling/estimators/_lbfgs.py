@@ -1,4 +1,4 @@
-"""L-BFGS with an exact line search for the factored quadratic loss L(B), S = B Bᵀ (spec §1.1).
+"""L-BFGS with an exact line search for the factored quadratic loss L(B), S = B Bᵀ (the paper's quadratic network).
 
 Shared by the network estimator (:mod:`.quadratic_network`) and the factored convex solver
 (:mod:`.psd_factored`). Because ŷ is quadratic in B, the loss along a direction P is an exact
