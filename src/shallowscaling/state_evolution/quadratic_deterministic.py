@@ -82,8 +82,8 @@ import numpy as np
 
 from .._validation import check_int, check_real
 from ..progress import Heartbeat
+from ._quadratic_fixed_point import FixedPoint, QuadraticSEResult, check_common, initial_delta, se_result, solve_delta
 from .free_convolution import ThresholdContour, _compress_groups, semicircle_free_convolution, spectral_atoms
-from .quadratic_mc import QuadraticSEResult, _check_common, _initial_delta, _Point, _result, _solve_delta
 
 __all__ = ["solve_quadratic_se_deterministic"]
 
@@ -147,7 +147,7 @@ def _closed_form_point(s: np.ndarray, sample_ratio: float, lam: float, noise: fl
     # J = E (x − t)² over the whole spectrum = Q* + cδ² − 2t mean(s) + t².
     target_q = float(np.mean(s * s))
     q = target_q + noise_moment * delta2 - 2.0 * t * float(np.mean(s)) + t * t
-    return _Point(
+    return FixedPoint(
         delta=delta,
         threshold=t,
         epsilon=t / lam,
@@ -221,7 +221,7 @@ def solve_quadratic_se_deterministic(
     >>> res.converged, round(res.matrix_mse, 2)
     (True, 0.15)
     """
-    s, n, lam, noise = _check_common(s, n, lam, noise)
+    s, n, lam, noise = check_common(s, n, lam, noise)
     d = s.size
     tol = check_real(tol, "tol", "fixed-point tolerance", lower=0.0, lower_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", "maximum map evaluations", lower=2)
@@ -232,12 +232,12 @@ def solve_quadratic_se_deterministic(
     )
     target_q = float(np.mean(s * s))
     delta_lower = math.sqrt(noise / (4.0 * sample_ratio))
-    delta_start, warm = _initial_delta(initial, target_q, sample_ratio, noise)
+    delta_start, warm = initial_delta(initial, target_q, sample_ratio, noise)
     closed = _closed_form_point(s, sample_ratio, lam, noise, 1.0 + 1.0 / d if finite_size_correction else 1.0)
     if closed is not None:
         eig = np.maximum(s - closed.threshold, 0.0) if with_spectrum else np.zeros(0)
         message = "closed form: no eigenvalue is cut (t ≤ min s_i − 2δ), Ŝ = S* + δZ − tI"
-        return _result(closed, lam, noise, sample_ratio, 1, "converged", message, "deterministic", 0, eig, tol, beat)
+        return se_result(closed, lam, noise, sample_ratio, 1, "converged", message, "deterministic", 0, eig, tol, beat)
     delta_ref = delta_lower if noise > 0 else 0.25 * delta_start
     goe_size = d if finite_size_correction else None
     evaluations = 0
@@ -254,7 +254,7 @@ def solve_quadratic_se_deterministic(
         lost = np.concatenate(([0.0], np.cumsum(w * var)))
         last_t: list[float | None] = [None]
 
-        def evaluate(delta: float, pos=pos, w=w, lost=lost, last_t=last_t) -> _Point:
+        def evaluate(delta: float, pos=pos, w=w, lost=lost, last_t=last_t) -> FixedPoint:
             contour = ThresholdContour(pos, w, delta, t_min=0.0, goe_size=goe_size)
             t, ti = _solve_threshold(contour, sample_ratio, lam, last_t[0])
             last_t[0] = t
@@ -268,7 +268,7 @@ def solve_quadratic_se_deterministic(
                 # + the within-group variance of merged atoms below t (compression keeps means).
                 min_sq = low_second + 2.0 * t * low_first + t * t + float(lost[np.searchsorted(pos, t)])
             mse = min_sq + delta**2 * (2.0 * div - contour.noise_second_moment)
-            current = _Point(
+            current = FixedPoint(
                 delta=delta,
                 threshold=t,
                 epsilon=t / lam,
@@ -283,7 +283,7 @@ def solve_quadratic_se_deterministic(
             beat.tick(calls[0], 2.0 * mse, abs(current.residual), delta=delta, atoms=pos.size)
             return current
 
-        point, used, status, message = _solve_delta(
+        point, used, status, message = solve_delta(
             evaluate, delta_start=delta_start, warm=warm, delta_lower=delta_lower, tol=tol, max_iter=max_iter
         )
         evaluations += used
@@ -304,4 +304,4 @@ def solve_quadratic_se_deterministic(
         fc = semicircle_free_convolution(pos, w, point.delta, panel_tol=1e-10)
         levels = (np.arange(1, d + 1) - 0.5) / d
         eig = np.maximum(fc.upper_quantiles(levels) - point.threshold, 0.0)
-    return _result(point, lam, noise, sample_ratio, evaluations, status, message, "deterministic", 0, eig, tol, beat)
+    return se_result(point, lam, noise, sample_ratio, evaluations, status, message, "deterministic", 0, eig, tol, beat)
