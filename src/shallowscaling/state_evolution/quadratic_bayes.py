@@ -46,7 +46,8 @@ from .._validation import check_int, check_real
 from ..errors import InputError
 from ..progress import Heartbeat
 from ..results import warn_not_converged
-from .free_convolution import _far_field, compress_spectrum, semicircle_free_convolution, spectral_atoms
+from .free_convolution import compress_spectrum, semicircle_free_convolution, spectral_atoms
+from .free_convolution.biane import far_field_sums
 
 __all__ = ["QuadraticBayesSEResult", "rie_mmse", "solve_quadratic_bayes_se"]
 
@@ -152,7 +153,7 @@ def solve_quadratic_bayes_se(
         pos, w = compress_spectrum(s, delta_lower, rel_width=rel_width)
     else:
         pos, w = spectral_atoms(s)
-    far = _far_field(pos, w)
+    far = far_field_sums(pos, w)
     cache: dict[float, float] = {}
 
     def mmse(delta: float) -> float:

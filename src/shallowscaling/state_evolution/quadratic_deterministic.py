@@ -83,7 +83,8 @@ import numpy as np
 from .._validation import check_int, check_real
 from ..progress import Heartbeat
 from ._quadratic_fixed_point import FixedPoint, QuadraticSEResult, check_common, initial_delta, se_result, solve_delta
-from .free_convolution import ThresholdContour, _compress_groups, semicircle_free_convolution, spectral_atoms
+from .free_convolution import ThresholdContour, semicircle_free_convolution, spectral_atoms
+from .free_convolution.atoms import compress_groups
 
 __all__ = ["solve_quadratic_se_deterministic"]
 
@@ -246,7 +247,7 @@ def solve_quadratic_se_deterministic(
     status, message = "stalled", "not run"
     for _ in range(4):
         if compress:
-            pos, w, var = _compress_groups(s, delta_ref, rel_width)
+            pos, w, var = compress_groups(s, delta_ref, rel_width)
         else:
             pos, w = spectral_atoms(s)
             var = np.zeros(pos.size)
