@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
+import numpy as np
+
 from .errors import InputError
 
 __all__ = ["check_choice", "check_int", "check_real"]
@@ -67,3 +69,14 @@ def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise InputError(f"`{name}` must be one of {', '.join(choices)}; got {value!r}")
     return str(value)
+
+
+def check_real_vector(values: object, name: str, symbol: str) -> np.ndarray:
+    """``values`` as a 1-D float array of finite numbers, or an InputError in the project shape."""
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise InputError(f"`{name}` ({symbol}) must be a 1-D array; got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        raise InputError(f"`{name}` ({symbol}) must contain finite numbers only; got {bad} non-finite")
+    return array

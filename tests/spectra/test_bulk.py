@@ -10,9 +10,6 @@ import pytest
 from shallowscaling.errors import InputError
 from shallowscaling.seeding import make_rng
 from shallowscaling.spectra.bulk import (
-    _bulk_component,
-    _semicircle_cdf,
-    _semicircle_quantile,
     count_outliers,
     estimate_bulk_edge,
     estimate_noise_edge,
@@ -22,6 +19,8 @@ from shallowscaling.spectra.bulk import (
     predicted_noise_edge,
     predicted_outliers,
 )
+from shallowscaling.spectra.semicircle import semicircle_cdf, semicircle_quantile
+from shallowscaling.state_evolution.free_convolution.biane import bulk_component
 from shallowscaling.targets import power_law_spectrum
 
 
@@ -38,10 +37,10 @@ def _thresholded_spectrum(s: np.ndarray, delta: float, threshold: float, z: np.n
 
 def test_semicircle_quantile_inverts_the_cdf() -> None:
     p = np.linspace(0.001, 0.999, 41)
-    assert np.allclose(_semicircle_cdf(_semicircle_quantile(p)), p, atol=1e-13)
+    assert np.allclose(semicircle_cdf(semicircle_quantile(p)), p, atol=1e-13)
     # Closed forms: the median is 0 and F(1) = 1/2 + (√3/4 + π/6)/π.
-    assert _semicircle_quantile(np.array(0.5)) == pytest.approx(0.0, abs=1e-13)
-    assert _semicircle_cdf(np.array(1.0)) == pytest.approx(0.5 + (math.sqrt(3) / 4 + math.pi / 6) / math.pi)
+    assert semicircle_quantile(np.array(0.5)) == pytest.approx(0.0, abs=1e-13)
+    assert semicircle_cdf(np.array(1.0)) == pytest.approx(0.5 + (math.sqrt(3) / 4 + math.pi / 6) / math.pi)
 
 
 def test_se_bulk_edge_and_bbp_outliers_in_closed_form() -> None:
@@ -75,7 +74,7 @@ def test_se_outlier_positions_and_zero_mass_match_goe_simulation(global_seed: in
     # is rigid, off by O(log d / d), so 0.01 is generous.
     observed = np.mean(spectrum == 0.0)
     assert observed == pytest.approx(prediction.fraction_zero, abs=0.01)
-    assert prediction.fraction_zero == pytest.approx((d - 3) / d * _semicircle_cdf(np.array(0.4)))
+    assert prediction.fraction_zero == pytest.approx((d - 3) / d * semicircle_cdf(np.array(0.4)))
 
 
 def test_free_convolution_edge_closed_form_and_simulation(global_seed: int) -> None:
@@ -90,7 +89,7 @@ def test_free_convolution_edge_closed_form_and_simulation(global_seed: int) -> N
     # The data can tell the two predictions apart: at d = 300, γ = 1 the target eigenvalues
     # below the BBP threshold push the bulk 20 % beyond 2δ.
     assert edge > 1.15 * 2.0 * delta
-    _, n_above = _bulk_component(np.sort(s), delta)
+    _, n_above = bulk_component(np.sort(s), delta)
     rng = make_rng(global_seed, "test-bulk-free-convolution")
     # The eigenvalue just below the n_above separated ones is the top of the bulk.
     tops = [np.sort(np.linalg.eigvalsh(np.diag(s) + delta * _goe(d, rng)))[::-1][n_above] for _ in range(6)]
@@ -221,7 +220,7 @@ def test_small_bulk_is_split_from_its_outliers() -> None:
     # the 2 outliers from the bulk, whose largest eigenvalue is the edge. Without this reading the
     # spectrum was "no bulk, 9 outliers".
     d, shift = 100, 1.2
-    bulk = _semicircle_quantile((91 + np.arange(1, 8) - 0.5) / d) - shift
+    bulk = semicircle_quantile((91 + np.arange(1, 8) - 0.5) / d) - shift
     spectrum = np.concatenate([np.zeros(91), bulk, [2.5, 3.5]])
     estimate = estimate_bulk_edge(spectrum)
     assert estimate.n_outliers == 2 and estimate.n_bulk == 7 and "small bulk" in estimate.message

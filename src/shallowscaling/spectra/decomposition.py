@@ -41,13 +41,12 @@ import scipy.linalg
 from scipy import optimize
 from scipy.special import ndtr
 
-from .._validation import check_int, check_real
+from .._validation import check_int, check_real, check_real_vector
 from ..errors import InputError
 from ..results import warn_not_converged
 from ..state_evolution.diagonal import expected_soft_threshold_mse
 from .bulk import free_convolution_edge, predicted_outliers
 from .pruning import clean_spectrum
-from .tail import _as_real_vector
 
 __all__ = [
     "ErrorDecomposition",
@@ -119,7 +118,7 @@ class TunedThreshold:
 
 def _check_se_draws(s, delta, threshold, goe) -> tuple[np.ndarray, float, float, np.ndarray]:
     """Validated (s, δ, t, GOE draws) of the quadratic SE functions below."""
-    s = _as_real_vector(s, "s", "target eigenvalues")
+    s = check_real_vector(s, "s", "target eigenvalues")
     delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
     threshold = check_real(threshold, "threshold", "threshold t = λε", lower=0.0)
     goe = np.asarray(goe, dtype=float)
@@ -212,7 +211,7 @@ def tune_diagonal_threshold(
     searched on [t, t + max|θ*| + 6δ], beyond which every coordinate is zero with probability
     > 1 − 1e-9.
     """
-    theta = _as_real_vector(theta_star, "theta_star", "teacher coefficients θ*")
+    theta = check_real_vector(theta_star, "theta_star", "teacher coefficients θ*")
     delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
     threshold = check_real(threshold, "threshold", "soft threshold t", lower=0.0)
 
@@ -370,7 +369,7 @@ def decompose_diagonal_error(theta_star: np.ndarray, delta: float, threshold: fl
     ...     - parts.total, 12)
     (1, 0.0)
     """
-    theta = _as_real_vector(theta_star, "theta_star", "teacher coefficients θ*")
+    theta = check_real_vector(theta_star, "theta_star", "teacher coefficients θ*")
     delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
     threshold = check_real(threshold, "threshold", "soft threshold t", lower=0.0)
     d = theta.size

@@ -27,7 +27,7 @@ import math
 from typing import Protocol
 
 from .._validation import check_int
-from .bulk import MIN_BULK
+from .edge_estimate import MIN_BULK
 
 __all__ = [
     "BLEEDING_RATIO",
@@ -125,7 +125,7 @@ def classify_spectrum(summary: SpectrumFeatures) -> str:
 
     1. n_nonzero ≤ RANK_COLLAPSE_FRACTION · d → ``rank-collapse``.
     2. No bulk: n_bulk < MIN_BULK_FRACTION · d, or a bulk too small for an edge fit (n_bulk <
-       :data:`~shallowscaling.spectra.bulk.MIN_BULK`, the "small bulk" of the estimator, which a
+       :data:`~shallowscaling.spectra.edge_estimate.MIN_BULK`, the "small bulk" of the estimator, which a
        run of learned eigenvalues can mimic) → ``heavy-tailed`` if tail_exponent ≤
        HEAVY_TAIL_MAX_EXPONENT, else ``rank-collapse`` (a few compact eigenvalues: low rank
        without a power law).

@@ -41,10 +41,10 @@ import math
 
 import numpy as np
 
-from .._validation import check_real
+from .._validation import check_real, check_real_vector
 from ..errors import InputError
-from .bulk import _semicircle_quantile
-from .tail import DEFAULT_RELATIVE_CUT, _as_real_vector
+from .semicircle import semicircle_quantile
+from .tail import DEFAULT_RELATIVE_CUT
 
 __all__ = ["clean_matrix", "clean_spectrum", "prune_coefficients", "prune_matrix", "prune_spectrum", "sure_edge"]
 
@@ -72,7 +72,7 @@ def prune_spectrum(eigenvalues: np.ndarray, edge: float) -> np.ndarray:
     >>> prune_spectrum(np.array([0.0, 0.5, 1.5, 4.0]), 1.0)
     array([0. , 0. , 0.5, 3. ])
     """
-    values = _as_real_vector(eigenvalues, "eigenvalues", "spectrum of Ŝ")
+    values = check_real_vector(eigenvalues, "eigenvalues", "spectrum of Ŝ")
     return np.maximum(values - _check_edge(edge), 0.0)
 
 
@@ -151,14 +151,14 @@ def clean_spectrum(
     mean square drops from 1/2 to 2.5e-4; the top few bulk eigenvalues keep 0.1–0.17, where the
     smoothing η blurs the edge):
 
-    >>> from shallowscaling.spectra.bulk import _semicircle_quantile
+    >>> from shallowscaling.spectra.semicircle import semicircle_quantile
     >>> d = 2000
-    >>> bulk = _semicircle_quantile((np.arange(d - 1) + 0.5) / (d - 1))
+    >>> bulk = semicircle_quantile((np.arange(d - 1) + 0.5) / (d - 1))
     >>> xi = clean_spectrum(np.maximum(np.append(bulk, 2.5), 0.0), 1.0, 0.0)
     >>> round(float(xi[-1]), 2), bool(np.mean(xi[:-1] ** 2) < 1e-3)
     (1.5, True)
     """
-    values = _as_real_vector(eigenvalues, "eigenvalues", "spectrum of Ŝ")
+    values = check_real_vector(eigenvalues, "eigenvalues", "spectrum of Ŝ")
     delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
     threshold = check_real(threshold, "threshold", "soft threshold t = λε", lower=0.0)
     relative_cut = check_real(
@@ -169,7 +169,7 @@ def clean_spectrum(
         raise InputError("`eigenvalues` (spectrum of Ŝ) must not be empty")
     kept = values > relative_cut * max(float(np.max(values)), 0.0)
     n_zero = d - int(np.count_nonzero(kept))
-    quantiles = _semicircle_quantile((np.arange(n_zero + 1) + 0.5) / d)
+    quantiles = semicircle_quantile((np.arange(n_zero + 1) + 0.5) / d)
     centre = threshold - delta * float(quantiles[-1] + quantiles[-2]) / 2.0 if n_zero else threshold
     lost = np.minimum(centre + delta * quantiles[:n_zero], threshold)
     x = values[kept] + threshold
@@ -214,7 +214,7 @@ def prune_coefficients(theta_hat: np.ndarray, edge: float) -> np.ndarray:
     >>> prune_coefficients(np.array([-2.0, 0.3, 1.0]), 0.5)
     array([-1.5,  0. ,  0.5])
     """
-    values = _as_real_vector(theta_hat, "theta_hat", "diagonal coefficients θ̂")
+    values = check_real_vector(theta_hat, "theta_hat", "diagonal coefficients θ̂")
     return np.sign(values) * np.maximum(np.abs(values) - _check_edge(edge), 0.0)
 
 
@@ -261,7 +261,7 @@ def sure_edge(
     >>> bool(sure_edge(y, 1.0, 0.0) > 2.0)
     True
     """
-    values = np.abs(_as_real_vector(theta_hat, "theta_hat", "diagonal coefficients θ̂"))
+    values = np.abs(check_real_vector(theta_hat, "theta_hat", "diagonal coefficients θ̂"))
     delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
     threshold = check_real(threshold, "threshold", "soft threshold t", lower=0.0)
     relative_cut = check_real(

@@ -12,12 +12,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .._validation import check_choice
+from .._validation import check_choice, check_real_vector
 from ..errors import InputError
 from ..results import scalar_fields
-from .bulk import estimate_bulk_edge
+from .edge_estimate import estimate_bulk_edge
 from .phases import classify_spectrum
-from .tail import DEFAULT_RELATIVE_CUT, KS_STATISTICS, _as_real_vector, compare_tail_alternatives, fit_power_law_tail
+from .tail import DEFAULT_RELATIVE_CUT, KS_STATISTICS, compare_tail_alternatives, fit_power_law_tail
 
 __all__ = ["SPECTRUM_NORMALIZATIONS", "SpectrumSummary", "analyse_spectrum", "weight_matrix_spectrum"]
 
@@ -105,7 +105,7 @@ def analyse_spectrum(
     >>> round(s.tail_exponent, 2), s.phase
     (2.01, 'heavy-tailed')
     """
-    values = _as_real_vector(eigenvalues, "eigenvalues", "spectrum")
+    values = check_real_vector(eigenvalues, "eigenvalues", "spectrum")
     check_choice(ks_statistic, "ks_statistic", KS_STATISTICS)
     d = int(values.size)
     if d == 0:

@@ -17,8 +17,7 @@ import numpy as np
 import scipy.optimize
 import scipy.special
 
-from .._validation import check_choice, check_int, check_real
-from ..errors import InputError
+from .._validation import check_choice, check_int, check_real, check_real_vector
 
 __all__ = [
     "DEFAULT_RELATIVE_CUT", "KS_STATISTICS", "PowerLawTailFit", "TailLikelihoodRatios", "compare_tail_alternatives",
@@ -78,15 +77,6 @@ class PowerLawTailFit:
     n_used: int
 
 
-def _as_real_vector(values: object, name: str, symbol: str) -> np.ndarray:
-    """``values`` as a 1-D float array of finite numbers, or an InputError in the project shape."""
-    array = np.asarray(values, dtype=float)
-    if array.ndim != 1:
-        raise InputError(f"`{name}` ({symbol}) must be a 1-D array; got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        bad = int(np.count_nonzero(~np.isfinite(array)))
-        raise InputError(f"`{name}` ({symbol}) must contain finite numbers only; got {bad} non-finite")
-    return array
 
 
 def _positive_part(values: np.ndarray, relative_cut: float) -> np.ndarray:
@@ -278,7 +268,7 @@ def fit_power_law_tail(
     >>> round(fit.tail_exponent, 2), fit.n_tail
     (2.01, 400)
     """
-    x = _as_real_vector(values, "values", "sample whose tail is fitted")
+    x = check_real_vector(values, "values", "sample whose tail is fitted")
     relative_cut = check_real(
         relative_cut, "relative_cut", "relative small-value cut", lower=0.0, upper=1.0, upper_inclusive=False
     )
@@ -416,7 +406,7 @@ def compare_tail_alternatives(
     nan = TailLikelihoodRatios(math.nan, math.nan, math.nan, math.nan)
     if not fit.n_tail or not math.isfinite(fit.tail_exponent):
         return nan
-    x = _positive_part(_as_real_vector(values, "values", "sample whose tail is fitted"), relative_cut)
+    x = _positive_part(check_real_vector(values, "values", "sample whose tail is fitted"), relative_cut)
     tail = x[x >= fit.xmin]
     log_x, log_xmin = np.log(tail), math.log(fit.xmin)
     alpha = fit.tail_exponent
