@@ -13,7 +13,7 @@ from scipy.stats import norm
 from shallowscaling import data, seeding, targets
 from shallowscaling.errors import InputError
 from shallowscaling.estimators.lasso import fit_lasso
-from shallowscaling.state_evolution import diagonal
+from shallowscaling.state_evolution import _diagonal_problem, diagonal, soft_threshold
 from shallowscaling.state_evolution.diagonal import (
     expected_soft_threshold_mse,
     soft_threshold_active_probability,
@@ -67,12 +67,12 @@ def test_closed_forms_match_monte_carlo():
 def test_unit_terms_match_the_physical_closed_forms_and_their_derivatives():
     a = np.array([0.0, 0.2, 1.0, 3.0, 40.0])
     kappa, step = 1.3, 1e-6
-    m, p, _, _, _ = diagonal._unit_terms(a, kappa)
+    m, p, _, _, _ = soft_threshold.unit_terms(a, kappa)
     assert m == pytest.approx(expected_soft_threshold_mse(a, 1.0, kappa), rel=1e-12)
     assert p == pytest.approx(soft_threshold_active_probability(a, 1.0, kappa), rel=1e-12, abs=1e-300)
     # The Newton Jacobian of the full-vector polish against central differences.
     theta = np.abs(_teacher(300, SEED))
-    problem = diagonal._Problem(theta, None, 300, 200, 0.7, 0.5)
+    problem = _diagonal_problem.DiagonalProblem(theta, None, 300, 200, 0.7, 0.5)
     _, jacobian = problem.equations(-0.2, kappa)
     numeric = np.column_stack(
         [
@@ -123,7 +123,10 @@ def test_summary_start_and_direct_solve_agree(monkeypatch):
     direct = solve_diagonal_se(theta_star, 1200, 0.05, 0.5)
     monkeypatch.setattr(diagonal, "_SUMMARY_SIZE", 64)
     summarised = solve_diagonal_se(theta_star, 1200, 0.05, 0.5)
-    monkeypatch.setattr(diagonal, "_NEWTON_MAX_ITER", 0)  # force the nested fallback on all of θ*
+    # Force the nested fallback on all of θ* (the cap lives in _diagonal_problem, diagonal sizes
+    # the evaluation budget from its own copy).
+    monkeypatch.setattr(_diagonal_problem, "NEWTON_MAX_ITER", 0)
+    monkeypatch.setattr(diagonal, "NEWTON_MAX_ITER", 0)
     nested = solve_diagonal_se(theta_star, 1200, 0.05, 0.5)
     for result in (summarised, nested):
         assert result.converged
