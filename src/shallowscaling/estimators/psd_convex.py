@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_choice, check_int, check_real
-from ..design import ArrayDesign, StreamedDesign, as_design
+from ..design import ArrayDesign, StreamedDesign
 from ..errors import InputError
 from ..progress import Heartbeat
 from ..results import warn_not_converged
-from . import _psd_operators
+from ._psd_common import RANK_RTOL, check_design, check_lam, count_rank, duality_gap, gap_bound, select_backend
 from ._psd_operators import adjoint, forward
 from .psd_factored import solve_factored
 
@@ -40,11 +40,6 @@ __all__ = [
     "psd_objective",
 ]
 
-#: An eigenvalue of Ŝ counts towards ``rank`` when it exceeds RANK_RTOL × max(largest eigenvalue,
-#: RMS label). The prox sets discarded eigenvalues to exact zeros; the factored network leaves
-#: them at O(grad_norm²)-sized values, far below 1e-6. The RMS label (in the units of S, since
-#: y ≈ ⟨S, Z⟩) keeps a vanishing network estimate (λ ≥ λ_max) from counting rounding as rank.
-RANK_RTOL = 1e-6
 
 #: ``method`` of :func:`fit_psd_convex`: ``"fista"`` (accelerated proximal gradient on S),
 #: ``"factored"`` (S = B Bᵀ with width growth, :mod:`.psd_factored`), ``"auto"`` (factored
@@ -113,38 +108,11 @@ class PSDConvexResult:
     lam: float
 
 
-def _check_design(x: object, y: object, block_rows: int | None = None) -> tuple[Design, np.ndarray]:
-    """Return (x, y) as a design (:mod:`shallowscaling.design`) and a float64 (n,) array.
-
-    ``x`` is an (n, d) array or a design. Double precision is required: the default tolerances
-    (spec §7, "float64 for small λ") are below single-precision rounding. An array is made
-    C-contiguous (a copy only if it is not) so that every block of rows is a contiguous BLAS
-    operand. Raises InputError for a bad shape, a non-finite entry or a bad ``block_rows``.
-    """
-    design = as_design(x, block_rows)
-    y = np.asarray(y, dtype=np.float64)
-    if y.shape != (design.n,):
-        raise InputError(f"`y` (labels y) must have shape (n,) = ({design.n},); got {y.shape}")
-    if not np.all(np.isfinite(y)):
-        raise InputError("`y` (labels y) must be finite; got NaN or inf entries")
-    return design, y
-
-
 def _check_symmetric(s: object, d: int, name: str, symbol: str) -> np.ndarray:
     s = np.asarray(s, dtype=np.float64)
     if s.shape != (d, d) or not np.all(np.isfinite(s)):
         raise InputError(f"`{name}` ({symbol}) must be a finite ({d}, {d}) matrix; got shape {s.shape}")
     return 0.5 * (s + s.T)
-
-
-def _check_lam(lam: object) -> float:
-    return check_real(lam, "lam", "regularisation λ", lower=0.0)
-
-
-def _rank(eigenvalues: np.ndarray, y: np.ndarray) -> int:
-    """Eigenvalues (descending) above RANK_RTOL × max(largest eigenvalue, RMS label)."""
-    reference = max(float(eigenvalues[0]), float(np.sqrt(np.mean(y * y))))
-    return int(np.count_nonzero(eigenvalues > RANK_RTOL * reference))
 
 
 def psd_objective(x: np.ndarray, y: np.ndarray, s: np.ndarray, lam: float) -> float:
@@ -153,10 +121,10 @@ def psd_objective(x: np.ndarray, y: np.ndarray, s: np.ndarray, lam: float) -> fl
     Positive semi-definiteness is not checked: this is the smooth part plus the linear trace
     term, the objective :func:`fit_psd_convex` minimises over S ⪰ 0.
     """
-    x, y = _check_design(x, y)
+    x, y = check_design(x, y)
     d = x.shape[1]
     s = _check_symmetric(s, d, "s", "matrix S")
-    lam = _check_lam(lam)
+    lam = check_lam(lam)
     r = forward(x, s) - y
     return float(r @ r) / d**2 + lam / d * float(np.trace(s))
 
@@ -166,30 +134,10 @@ def psd_lam_max(x: np.ndarray, y: np.ndarray) -> float:
 
     S = 0 is optimal iff ∇f(0) + (λ/d) I = (λ/d) I − (2/d²) A*(y) ⪰ 0 (the KKT conditions).
     """
-    x, y = _check_design(x, y)
+    x, y = check_design(x, y)
     d = x.shape[1]
     top = float(np.linalg.eigvalsh(adjoint(x, y))[-1])
     return 2.0 / d * max(top, 0.0)
-
-
-def _backend(device: str | None):
-    """The array backend of the solvers: :mod:`._psd_operators` (NumPy) or its PyTorch twin.
-
-    ``None`` and ``"numpy"`` select NumPy; any other string is a PyTorch device (``"cpu"``,
-    ``"cuda"``, ``"cuda:1"``), imported only here so that the NumPy path never loads torch.
-    """
-    if device is None or device == "numpy":
-        return _psd_operators
-    if not isinstance(device, str):
-        raise InputError(f"`device` (array backend) must be None, 'numpy' or a PyTorch device string; got {device!r}")
-    try:
-        from ._torch_backend import TorchOperators
-    except ImportError as error:
-        raise InputError(
-            f"`device` (array backend) {device!r} needs PyTorch (pip install 'shallowscaling[torch]'); "
-            f"use device=None for NumPy. Import failed: {error}"
-        ) from error
-    return TorchOperators(device)
 
 
 def _lipschitz(x, ops) -> float:
@@ -307,8 +255,8 @@ def _fista(
     squared = ops.inner(r, r)
     s_cur, g_cur, eig_cur = ops.to_numpy(s_cur), ops.to_numpy(g_cur), ops.to_numpy(eig_cur)
     objective = squared / d**2 + shrink * float(np.trace(s_cur))
-    gap = _duality_gap(g_cur, s_cur, lam, objective)
-    rank = _rank(eig_cur, ops.to_numpy(y))
+    gap = duality_gap(g_cur, s_cur, lam, objective)
+    rank = count_rank(eig_cur, ops.to_numpy(y))
     converged = status == "converged"
     message = (
         f"{status} after {iterations} iterations: kkt_residual {residual:.3g} "
@@ -336,28 +284,6 @@ def _fista(
         lam=lam,
     )
     return result, lip
-
-
-def _duality_gap(grad: np.ndarray, s: np.ndarray, lam: float, objective: float) -> float:
-    """Upper bound on F(S) − min F from G = ∇f(S) + (λ/d) I.
-
-    Convexity gives, for the minimiser S*, F(S*) ≥ F(S) + ⟨G, S* − S⟩ ≥ F(S) + λ_min(G) Tr S* −
-    ⟨G, S⟩, and F(S*) ≤ F(S) bounds Tr S* ≤ d F(S)/λ. Hence
-    F(S) − F* ≤ ⟨G, S⟩ + max(0, −λ_min(G)) · d F(S)/λ.
-    """
-    d = s.shape[0]
-    g = grad + (lam / d) * np.eye(d)
-    g_min = float(np.linalg.eigvalsh(0.5 * (g + g.T))[0])
-    return _gap_bound(float(np.sum(g * s)), g_min, lam, objective, d)
-
-
-def _gap_bound(inner: float, g_min: float, lam: float, objective: float, d: int) -> float:
-    """⟨G, S⟩₊ + max(0, −λ_min(G)) · d F(S)/λ from ⟨G, S⟩ and (a lower bound on) λ_min(G)."""
-    if g_min >= 0.0:
-        return max(inner, 0.0)
-    if lam == 0.0:
-        return np.inf
-    return max(inner, 0.0) + (-g_min) * d * objective / lam
 
 
 def _check_solver_options(tol: object, max_iter: object) -> tuple[float, int]:
@@ -437,8 +363,8 @@ def fit_psd_convex(
     >>> fit_psd_convex(x, y, lam=1.0).converged
     True
     """
-    x, y = _check_design(x, y, block_size)
-    lam = _check_lam(lam)
+    x, y = check_design(x, y, block_size)
+    lam = check_lam(lam)
     tol, max_iter = _check_solver_options(tol, max_iter)
     method = check_choice(method, "method", METHODS)
     n, d = x.shape
@@ -447,7 +373,7 @@ def fit_psd_convex(
     numpy_backend = device is None or device == "numpy"
     if method == "factored" and not numpy_backend:
         raise InputError(f"`method` 'factored' runs on NumPy only; use method='fista' or 'auto' with device {device!r}")
-    ops = _backend(device)
+    ops = select_backend(device)
     x, y = ops.to_backend(x), ops.to_backend(y)
     grad_zero = (2.0 / d**2) * ops.adjoint(x, -y)
     iterations = 0
@@ -497,8 +423,8 @@ def _factored_result(solve, y: np.ndarray, lam: float, tol: float, beat: Heartbe
     # ⟨G, B Bᵀ⟩ = ⟨G B, B⟩ with G B = (2/d²) A*(r) B + (λ/d) B; r is the final residual A(S) − y,
     # so this is the exact inner product of the gap bound.
     inner = float(np.sum(solve.gb * b)) if solve.gb is not None else 0.0
-    gap = _gap_bound(inner, solve.gap_min_eigenvalue, lam, solve.objective, d)
-    rank = _rank(eigenvalues, y) if d else 0
+    gap = gap_bound(inner, solve.gap_min_eigenvalue, lam, solve.objective, d)
+    rank = count_rank(eigenvalues, y) if d else 0
     status = solve.status
     converged = status == "converged"
     message = (
@@ -551,12 +477,12 @@ def fit_psd_convex_path(
     -------
     list of PSDConvexResult, aligned with ``lams``.
     """
-    x, y = _check_design(x, y)
-    lams = [_check_lam(lam) for lam in lams]
+    x, y = check_design(x, y)
+    lams = [check_lam(lam) for lam in lams]
     if not lams:
         raise InputError("`lams` (regularisation path λ) must contain at least one value; got []")
     tol, max_iter = _check_solver_options(tol, max_iter)
-    ops = _backend(device)
+    ops = select_backend(device)
     x, y = ops.to_backend(x), ops.to_backend(y)
     lipschitz = _lipschitz(x, ops)
     order = sorted(range(len(lams)), key=lambda i: -lams[i])

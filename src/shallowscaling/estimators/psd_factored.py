@@ -23,7 +23,7 @@ L-BFGS iteration costs O(n·d·p) instead of FISTA's O(n·d²), which pays where
      ≤ ‖GQ‖_F² + ‖PGQ‖_F² + (d − p) min(0, λ_min(PGP))²; it is divided by FISTA's scale
      ‖∇f(0)‖_F + λ/√d, so ``kkt_residual`` means the same in both routes;
    * a lower bound on λ_min(G): min(λ_min(QᵀGQ), λ_min(PGP)) − ‖PGQ‖₂, which enters the
-     duality gap of :func:`.psd_convex._duality_gap` (the same bound FISTA reports).
+     duality gap of :func:`._psd_common.duality_gap` (the same bound FISTA reports).
 4. If PGP has eigenvalues below −(tol·scale)/(2√(d − p)), their eigenvectors are descent
    directions that B cannot reach: they are appended as new columns (again scaled to the
    minimiser along them) and L-BFGS resumes. Otherwise, if the residual is still above tol,

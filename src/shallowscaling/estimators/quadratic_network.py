@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..progress import Heartbeat
 from ..results import warn_not_converged
 from ._lbfgs import lbfgs_factored
-from .psd_convex import _backend, _check_design, _check_lam, _duality_gap, _rank
+from ._psd_common import check_design, check_lam, count_rank, duality_gap, select_backend
 
 __all__ = ["QuadraticNetworkResult", "fit_quadratic_network"]
 
@@ -163,15 +163,15 @@ def fit_quadratic_network(
     >>> fit_quadratic_network(x, y, lam=1.0, rng=rng).converged
     True
     """
-    x, y = _check_design(x, y, block_size)
-    lam = _check_lam(lam)
+    x, y = check_design(x, y, block_size)
+    lam = check_lam(lam)
     gtol = check_real(gtol, "gtol", "gradient-norm tolerance", lower=0.0, lower_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", "iteration cap", lower=1)
     n, d = x.shape
     if width is None:
         width = d if b0 is None else np.shape(b0)[-1]
     width = check_int(width, "width", "hidden units p", lower=1)
-    ops = _backend(device)
+    ops = select_backend(device)
     if b0 is None:
         b0 = rng.standard_normal((d, width)) / np.sqrt(d)
     else:
@@ -197,8 +197,8 @@ def fit_quadratic_network(
     squared = ops.inner(r, r)
     g = grad_convex + (lam / d) * np.eye(d)
     kkt_min = float(np.linalg.eigvalsh(g)[0])
-    gap = _duality_gap(grad_convex, s, lam, objective)
-    rank = _rank(eigenvalues, y)
+    gap = duality_gap(grad_convex, s, lam, objective)
+    rank = count_rank(eigenvalues, y)
 
     # The certificate is the freshly recomputed gradient, not the solver's running one.
     if not (np.isfinite(objective) and np.isfinite(grad_norm)):

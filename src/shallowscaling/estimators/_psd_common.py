@@ -1,0 +1,88 @@
+"""Checks and certificates shared by the convex PSD solver (:mod:`.psd_convex`) and the quadratic
+network (:mod:`.quadratic_network`): design and λ checks, the rank count, the array backend and
+the duality-gap bound.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_real
+from ..design import Design, as_design
+from ..errors import InputError
+from . import _psd_operators
+
+#: An eigenvalue of Ŝ counts towards ``rank`` when it exceeds RANK_RTOL × max(largest eigenvalue,
+#: RMS label). The prox sets discarded eigenvalues to exact zeros; the factored network leaves
+#: them at O(grad_norm²)-sized values, far below 1e-6. The RMS label (in the units of S, since
+#: y ≈ ⟨S, Z⟩) keeps a vanishing network estimate (λ ≥ λ_max) from counting rounding as rank.
+RANK_RTOL = 1e-6
+
+
+def check_design(x: object, y: object, block_rows: int | None = None) -> tuple[Design, np.ndarray]:
+    """Return (x, y) as a design (:mod:`shallowscaling.design`) and a float64 (n,) array.
+
+    ``x`` is an (n, d) array or a design. Double precision is required: the default tolerances
+    (spec §7, "float64 for small λ") are below single-precision rounding. An array is made
+    C-contiguous (a copy only if it is not) so that every block of rows is a contiguous BLAS
+    operand. Raises InputError for a bad shape, a non-finite entry or a bad ``block_rows``.
+    """
+    design = as_design(x, block_rows)
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (design.n,):
+        raise InputError(f"`y` (labels y) must have shape (n,) = ({design.n},); got {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise InputError("`y` (labels y) must be finite; got NaN or inf entries")
+    return design, y
+
+
+def check_lam(lam: object) -> float:
+    return check_real(lam, "lam", "regularisation λ", lower=0.0)
+
+
+def count_rank(eigenvalues: np.ndarray, y: np.ndarray) -> int:
+    """Eigenvalues (descending) above RANK_RTOL × max(largest eigenvalue, RMS label)."""
+    reference = max(float(eigenvalues[0]), float(np.sqrt(np.mean(y * y))))
+    return int(np.count_nonzero(eigenvalues > RANK_RTOL * reference))
+
+
+def select_backend(device: str | None):
+    """The array backend of the solvers: :mod:`._psd_operators` (NumPy) or its PyTorch twin.
+
+    ``None`` and ``"numpy"`` select NumPy; any other string is a PyTorch device (``"cpu"``,
+    ``"cuda"``, ``"cuda:1"``), imported only here so that the NumPy path never loads torch.
+    """
+    if device is None or device == "numpy":
+        return _psd_operators
+    if not isinstance(device, str):
+        raise InputError(f"`device` (array backend) must be None, 'numpy' or a PyTorch device string; got {device!r}")
+    try:
+        from ._torch_backend import TorchOperators
+    except ImportError as error:
+        raise InputError(
+            f"`device` (array backend) {device!r} needs PyTorch (pip install 'shallowscaling[torch]'); "
+            f"use device=None for NumPy. Import failed: {error}"
+        ) from error
+    return TorchOperators(device)
+
+
+def duality_gap(grad: np.ndarray, s: np.ndarray, lam: float, objective: float) -> float:
+    """Upper bound on F(S) − min F from G = ∇f(S) + (λ/d) I.
+
+    Convexity gives, for the minimiser S*, F(S*) ≥ F(S) + ⟨G, S* − S⟩ ≥ F(S) + λ_min(G) Tr S* −
+    ⟨G, S⟩, and F(S*) ≤ F(S) bounds Tr S* ≤ d F(S)/λ. Hence
+    F(S) − F* ≤ ⟨G, S⟩ + max(0, −λ_min(G)) · d F(S)/λ.
+    """
+    d = s.shape[0]
+    g = grad + (lam / d) * np.eye(d)
+    g_min = float(np.linalg.eigvalsh(0.5 * (g + g.T))[0])
+    return gap_bound(float(np.sum(g * s)), g_min, lam, objective, d)
+
+
+def gap_bound(inner: float, g_min: float, lam: float, objective: float, d: int) -> float:
+    """⟨G, S⟩₊ + max(0, −λ_min(G)) · d F(S)/λ from ⟨G, S⟩ and (a lower bound on) λ_min(G)."""
+    if g_min >= 0.0:
+        return max(inner, 0.0)
+    if lam == 0.0:
+        return np.inf
+    return max(inner, 0.0) + (-g_min) * d * objective / lam
