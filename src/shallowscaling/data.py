@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import quadratic_forms
 from ._validation import check_int, check_real
 from .design import (
     DEFAULT_DESIGN_MEMORY_GB,
@@ -48,12 +49,8 @@ def draw_diagonal_data(
 def quadratic_forward(x: np.ndarray, s: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
     """⟨S, Z_μ⟩ = (x_μᵀ S x_μ − Tr S)/√d for every row of ``x``, in chunks; shape (n,)."""
     n, d = x.shape
-    out = np.empty(n)
-    trace = np.trace(s)
-    for start in range(0, n, chunk_rows):
-        block = x[start : start + chunk_rows]
-        out[start : start + chunk_rows] = np.einsum("ij,ij->i", block @ s, block)
-    return (out - trace) / np.sqrt(d)
+    blocks = ((start, x[start : start + chunk_rows]) for start in range(0, n, chunk_rows))
+    return quadratic_forms(blocks, n, d, s)
 
 
 def draw_quadratic_data(
@@ -105,11 +102,14 @@ def draw_quadratic_design(
             f"`rng` (data generator) must be a PCG64 Generator to stream a design; got {state['bit_generator']}"
         )
     design = StreamedDesign(state, n, d, default_block_rows(d))
-    out = np.empty(n)
-    block = np.empty((min(CHUNK_ROWS, n), d))
-    for start in range(0, n, CHUNK_ROWS):
-        rows = block[: min(CHUNK_ROWS, n - start)]
-        rng.standard_normal(out=rows)
-        out[start : start + rows.shape[0]] = np.einsum("ij,ij->i", rows @ s_star, rows)
-    y = (out - np.trace(s_star)) / np.sqrt(d) + np.sqrt(noise) * rng.standard_normal(n)
+    buffer = np.empty((min(CHUNK_ROWS, n), d))
+
+    def drawn_blocks():
+        # X row after row from the stream, into one reused buffer (the kernel consumes each block).
+        for start in range(0, n, CHUNK_ROWS):
+            rows = buffer[: min(CHUNK_ROWS, n - start)]
+            rng.standard_normal(out=rows)
+            yield start, rows
+
+    y = quadratic_forms(drawn_blocks(), n, d, s_star) + np.sqrt(noise) * rng.standard_normal(n)
     return design, y

@@ -41,6 +41,7 @@ import scipy.linalg
 from scipy import optimize
 from scipy.special import ndtr
 
+from .._kernels import goe_matrix
 from .._validation import check_int, check_real, check_real_vector
 from ..errors import InputError
 from ..results import warn_not_converged
@@ -238,8 +239,7 @@ def draw_goe(d: int, n_draws: int, rng: np.random.Generator) -> np.ndarray:
     n_draws = check_int(n_draws, "n_draws", "number of GOE draws K", lower=1)
     out = np.empty((n_draws, d, d))
     for k in range(n_draws):
-        g = rng.standard_normal((d, d))
-        out[k] = (g + g.T) / math.sqrt(2.0 * d)
+        out[k] = goe_matrix(d, rng)
     return out
 
 

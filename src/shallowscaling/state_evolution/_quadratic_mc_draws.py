@@ -11,6 +11,8 @@ import math
 import numpy as np
 import scipy.linalg
 
+from .._kernels import goe_matrix
+
 
 class Draws:
     """K fixed GOE draws and the per-δ spectral data of diag(s) + δZ_k."""
@@ -26,8 +28,7 @@ class Draws:
         """Append ``count`` draws; drawn in order, so the first K draws never depend on the final K."""
         d = self.s.size
         for _ in range(count):
-            g = rng.standard_normal((d, d))
-            z = (g + g.T) / math.sqrt(2.0 * d)
+            z = goe_matrix(d, rng)
             self.z.append(z)
             self.z_norm2.append(float(np.sum(z * z)))
             self.z_trace.append(float(np.trace(z)))
