@@ -77,8 +77,6 @@ class PowerLawTailFit:
     n_used: int
 
 
-
-
 def _positive_part(values: np.ndarray, relative_cut: float) -> np.ndarray:
     """Sorted (ascending) values above ``relative_cut · max(values)``; empty if max ≤ 0."""
     top = float(np.max(values)) if values.size else 0.0
