@@ -35,6 +35,7 @@ from ..spectra.decomposition import (
 )
 from ..spectra.pruning import clean_spectrum, prune_coefficients, prune_spectrum, sure_edge
 from ..targets import target_matrix
+from .fit import estimator_module
 from .predict import predict_point
 from .problem import Problem, draw_problem, draw_teacher, init_rng, se_rng
 from .solution import eigenpairs_from_table
@@ -83,14 +84,17 @@ PRUNING_COLUMNS = (
 
 
 def _refit_quadratic(estimator: str, problem: Problem, lam: float, tol: float, max_iter: int, width, rng):
-    """The ``fit`` job's solve of one quadratic replicate (same solver, options and initialisation)."""
+    """The ``fit`` job's solve of one quadratic replicate (same solver, options and initialisation).
+
+    The estimator module is loaded by name (:func:`.fit.estimator_module`), so that a diagonal
+    ``prune`` job's code hash holds no quadratic estimator; the network's ``gtol`` follows
+    ``tol`` as in the ``fit`` job.
+    """
+    module = estimator_module("quadratic", estimator)
     if estimator == "convex":
-        from ..estimators.psd_convex import fit_psd_convex
-
-        return fit_psd_convex(problem.x, problem.y, lam, tol=tol, max_iter=max_iter)
-    from ..estimators.quadratic_network import fit_quadratic_network
-
-    return fit_quadratic_network(problem.x, problem.y, lam, rng, width=width, max_iter=max_iter)
+        return module.fit_psd_convex(problem.x, problem.y, lam, tol=tol, max_iter=max_iter)
+    gtol = tol * module.GTOL_PER_TOL
+    return module.fit_quadratic_network(problem.x, problem.y, lam, rng, width=width, gtol=gtol, max_iter=max_iter)
 
 
 def _reference_risks(
