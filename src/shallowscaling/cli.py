@@ -822,7 +822,7 @@ def _spectral_figure(name: str, table, model: str, lam_exponent: float | None):
 
 
 def _run_spectrum(args: argparse.Namespace) -> None:
-    from .tasks.spectra import analyse_spectrum_file
+    from .tasks.spectrum_file import analyse_spectrum_file
 
     if args.plot is not None and not args.plot.lower().endswith(PLOT_SUFFIXES):
         raise InputError(f"`--plot` must name a {', '.join(PLOT_SUFFIXES)} file; got {args.plot!r}")
@@ -896,7 +896,7 @@ def _run_spectra(args: argparse.Namespace) -> None:
 def _run_prune(args: argparse.Namespace) -> None:
     from .io.parquet import write_table
     from .io.weights import read_weights_table
-    from .tasks.spectra import prune_sweep
+    from .tasks.pruning import prune_sweep
 
     for flag, paths in (("--weights", args.weights), ("--solution", args.solution), ("--fits", args.fits)):
         if paths is not None and len(paths) != len(args.n):

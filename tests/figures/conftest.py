@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from shallowscaling.tasks.fit import fit_replicates
-from shallowscaling.tasks.spectra import prune_sweep, spectra_sweep
+from shallowscaling.tasks.pruning import prune_sweep
+from shallowscaling.tasks.spectra import spectra_sweep
 from shallowscaling.tasks.teacher import teacher_table
 
 D, SEED = 12, 3

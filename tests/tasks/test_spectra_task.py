@@ -16,7 +16,9 @@ from shallowscaling.spectra.pruning import prune_coefficients
 from shallowscaling.state_evolution.diagonal import soft_threshold_active_probability
 from shallowscaling.tasks.fit import fit_replicates
 from shallowscaling.tasks.problem import draw_problem
-from shallowscaling.tasks.spectra import PRUNING_COLUMNS, SPECTRA_COLUMNS, prune_point, rate_phase, spectra_sweep
+from shallowscaling.tasks.pruning import PRUNING_COLUMNS, prune_point
+from shallowscaling.tasks.spectra import SPECTRA_COLUMNS, spectra_sweep
+from shallowscaling.tasks.spectral_point import rate_phase
 from shallowscaling.tasks.teacher import teacher_table
 
 SEED = 11

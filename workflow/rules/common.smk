@@ -1,5 +1,4 @@
 # Shared helpers: validated config, canonical wildcard values, code hashes, target lists.
-import hashlib
 import json
 import math
 import os
@@ -41,7 +40,6 @@ os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.g
 # For `--use-conda`: the same environment as a conda user's (it installs this package with pip).
 CONDA_ENV = "../../environment.yml"
 
-PACKAGE = Path(workflow.basedir) / "src" / "shallowscaling"
 MODELS = ["diagonal", "quadratic"]
 FLOAT = r"-?[0-9]+(\.[0-9]+)?"
 
@@ -59,78 +57,9 @@ wildcard_constraints:
     lam_exponent=FLOAT,
 
 
-def code_hash(*modules):
-    """SHA-256 of the package modules (files or folders) a rule depends on.
-
-    Snakemake does not see code inside an installed package; putting this hash in `params`
-    makes an edit rerun exactly the jobs whose code changed.
-    """
-    digest = hashlib.sha256()
-    for module in modules:
-        path = PACKAGE / module
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            digest.update(str(file.relative_to(PACKAGE)).encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-COMMON_MODULES = (
-    "config.py",
-    "seeding.py",
-    "targets.py",
-    "data.py",
-    "design.py",
-    "_validation.py",
-    "errors.py",
-    "progress.py",
-    "results.py",
-    "io",
-)
-# The convex solver and the network share the operators, the L-BFGS core and psd_convex's
-# helpers (quadratic_network imports them), so both lists hold the whole PSD family.
-PSD_MODULES = (
-    "estimators/psd_convex.py",
-    "estimators/psd_factored.py",
-    "estimators/_lbfgs.py",
-    "estimators/_psd_operators.py",
-)
-FIT_MODULES = {
-    ("diagonal", "lasso"): ("estimators/lasso.py",),
-    ("diagonal", "network"): ("estimators/diagonal_network.py",),
-    ("quadratic", "convex"): PSD_MODULES,
-    ("quadratic", "network"): ("estimators/quadratic_network.py", *PSD_MODULES),
-}
-SE_MODULES = {
-    "diagonal": ("state_evolution/diagonal.py",),
-    "quadratic": (
-        "state_evolution/quadratic_mc.py",
-        "state_evolution/quadratic_deterministic.py",
-        "state_evolution/free_convolution.py",
-    ),
-}
-BAYES_MODULES = {
-    "diagonal": ("state_evolution/diagonal_bayes.py",),
-    "quadratic": ("state_evolution/quadratic_bayes.py", "state_evolution/free_convolution.py"),
-}
-
-
-def fit_code(wildcards):
-    modules = ("tasks/problem.py", "tasks/fit.py", "tasks/solution.py", *FIT_MODULES[(wildcards.model, wildcards.estimator)])
-    return code_hash(*COMMON_MODULES, *modules)
-
-
-def se_code(wildcards):
-    return code_hash(*COMMON_MODULES, "tasks/problem.py", "tasks/predict.py", *SE_MODULES[wildcards.model])
-
-
-def bayes_code(wildcards):
-    return code_hash(*COMMON_MODULES, "tasks/problem.py", "tasks/predict.py", *BAYES_MODULES[wildcards.model])
-
-
-def optimal_code(wildcards):
-    modules = SE_MODULES[wildcards.model] + ("state_evolution/optimal.py",)
-    return code_hash(*COMMON_MODULES, "tasks/problem.py", "tasks/predict.py", *modules)
+# Code hashes: each rule's `code` param hashes the import closure of the modules its verb runs
+# (shallowscaling.workflow.code_hash.RULES), so an edit reruns exactly the jobs whose code changed.
+from shallowscaling.workflow.code_hash import rule_code
 
 
 def stem(model, d, gamma, noise, lam_exponent):
@@ -178,16 +107,6 @@ def all_targets():
 
 # --- spectral stage (spectra.smk): sweeps, tables and figure targets -----------------------------
 
-SPECTRA_MODULES = (
-    *COMMON_MODULES,
-    "rates.py",
-    "spectra",
-    "state_evolution",
-    "tasks/problem.py",
-    "tasks/predict.py",
-    "tasks/teacher.py",
-    "tasks/spectra.py",
-)
 # Which collected table each spectral figure is drawn from.
 SPECTRAL_FIGURE_TABLES = {"fig2": "fig2", "fig6": "spectra", "fig7": "spectra", "fig8": "pruning"}
 
@@ -339,7 +258,6 @@ except ConfigError as error:
 
 SCALING = config["scaling"]
 SCALING_NOISES = {"noisy": SCALING["noise"], "noiseless": 0.0}
-SCALING_TASK_MODULES = ("rates.py", "scaling.py", "tasks/exponents.py")
 
 
 def diagram(noise):

@@ -12,7 +12,7 @@ rule aggregate_fig3:
     log:
         "logs/tables/fig3_{model}.log",
     params:
-        code=code_hash("io", "tasks/aggregate.py"),
+        code=rule_code("aggregate_fig3"),
     shell:
         "python -m shallowscaling aggregate {wildcards.model} --fits {input.fits} --se {input.se}"
         " --output {output} 2> {log}"
@@ -35,7 +35,7 @@ rule figure_fig3:
         "logs/figures/fig3_{model}.log",
     params:
         dpi=config["figures"]["dpi"],
-        code=code_hash("rates.py", "figures"),
+        code=rule_code("figure_fig3"),
     shell:
         "python -m shallowscaling figure fig3 --model {wildcards.model} --table {input}"
         " --output {output.pdf} {output.png} --dpi {params.dpi} 2> {log}"

@@ -18,7 +18,7 @@ rule state_evolution:
         ),
         se=quadratic_se_flags,
         seed=config["seed"],
-        code=se_code,
+        code=rule_code("state_evolution"),
     threads: 1
     shell:
         THREADS_ENV + (
@@ -45,7 +45,7 @@ rule bayes_optimal:
             map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
         ),
         seed=config["seed"],
-        code=bayes_code,
+        code=rule_code("bayes_optimal"),
     threads: 1
     shell:
         THREADS_ENV + (
@@ -72,7 +72,7 @@ rule optimal_lam:
         ),
         se=quadratic_se_flags,
         seed=config["seed"],
-        code=optimal_code,
+        code=rule_code("optimal_lam"),
     threads: 1
     shell:
         THREADS_ENV + (

@@ -22,7 +22,7 @@ rule scaling_se:
         window_points=SCALING["window_points"],
         peak_bracket=" ".join(map(str, SCALING["peak_bracket"])),
         normalization=config["normalization"],
-        code=lambda w: code_hash(*COMMON_MODULES, *SCALING_TASK_MODULES, *SE_MODULES[w.model]),
+        code=rule_code("scaling_se"),
     threads: 1
     shell:
         THREADS_ENV + (
@@ -47,7 +47,7 @@ rule scaling_heatmap:
     params:
         margin=SCALING["margin"],
         tol=SCALING["tol"],
-        code=code_hash("io", *SCALING_TASK_MODULES),
+        code=rule_code("scaling_heatmap"),
     threads: 1
     shell:
         THREADS_ENV + (
@@ -84,7 +84,7 @@ rule scaling_exponents:
         seed=config["seed"],
         resamples=SCALING["bootstrap"]["resamples"],
         confidence=SCALING["bootstrap"]["confidence"],
-        code=code_hash("io", *SCALING_TASK_MODULES),
+        code=rule_code("scaling_exponents"),
     threads: 1
     shell:
         THREADS_ENV + (
@@ -111,7 +111,7 @@ rule figure_fig1:
         "logs/figures/fig1_{model}.log",
     params:
         dpi=config["figures"]["dpi"],
-        code=code_hash("rates.py", "figures"),
+        code=rule_code("figure_fig1"),
     shell:
         "python -m shallowscaling figure fig1 --model {wildcards.model} --table {input}"
         " --output {output.pdf} {output.png} --dpi {params.dpi} 2> {log}"
@@ -134,7 +134,7 @@ rule figure_fig4:
         "logs/figures/fig4_{model}.log",
     params:
         dpi=config["figures"]["dpi"],
-        code=code_hash("rates.py", "figures"),
+        code=rule_code("figure_fig4"),
     shell:
         "python -m shallowscaling figure fig4 --model {wildcards.model} --table {input}"
         " --output {output.pdf} {output.png} --dpi {params.dpi} 2> {log}"
@@ -151,7 +151,7 @@ rule aggregate_fig5:
     log:
         "logs/tables/fig5_{model}.log",
     params:
-        code=code_hash("io", "tasks/aggregate.py"),
+        code=rule_code("aggregate_fig5"),
     shell:
         "python -m shallowscaling aggregate {wildcards.model} --fits {input.fits} --se {input.se}"
         " --output {output} 2> {log}"
@@ -174,7 +174,7 @@ rule figure_fig5:
         "logs/figures/fig5_{model}.log",
     params:
         dpi=config["figures"]["dpi"],
-        code=code_hash("rates.py", "figures"),
+        code=rule_code("figure_fig5"),
     shell:
         "python -m shallowscaling figure fig5 --model {wildcards.model} --table {input}"
         " --output {output.pdf} {output.png} --dpi {params.dpi} 2> {log}"

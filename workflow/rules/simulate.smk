@@ -12,7 +12,7 @@ rule teacher:
         seed=config["seed"],
         replicates=lambda w: config[w.model]["replicates"],
         normalization=config["normalization"],
-        code=code_hash(*COMMON_MODULES, "tasks/problem.py", "tasks/teacher.py"),
+        code=rule_code("teacher"),
     # The Haar basis is a QR of a d×d Gaussian: one BLAS thread, as everywhere, so that its bits do
     # not depend on the cores of the machine that runs the job.
     threads: 1
@@ -54,7 +54,7 @@ rule fit:
         ),
         quadratic_solver=quadratic_solver_flags,
         device=device_flag,
-        code=fit_code,
+        code=lambda w: rule_code("fit", w),
     threads: 1
     # One GPU for the fits quadratic.device sends to CUDA (docs/cluster.md, GPUs), none otherwise.
     resources:

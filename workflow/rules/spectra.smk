@@ -2,7 +2,7 @@
 # one `spectra` job per sweep; one `prune` job per point (n) of a weak-λ sweep (the quadratic model
 # reads the fit job's stored eigenpairs of Ŝ: no solve), stacked per sweep by `collect_pruning`;
 # tables; Figures 2, 6, 7, 8.
-# Their helpers (target lists, SPECTRA_MODULES) live in common.smk.
+# Their helpers (target lists) live in common.smk.
 
 
 rule spectra:
@@ -24,7 +24,7 @@ rule spectra:
         seed=config["seed"],
         n_draws=config["quadratic"]["se"]["n_draws"],
         width=width_flag,
-        code=code_hash(*SPECTRA_MODULES, "io/weights.py"),
+        code=rule_code("spectra"),
     threads: 1
     shell:
         THREADS_ENV + (
@@ -57,7 +57,7 @@ rule prune:
         n_draws=config["quadratic"]["se"]["n_draws"],
         width=width_flag,
         stored=lambda w, input: f"--solution {input.solution} --fits {input.fits}" if input.solution else "",
-        code=code_hash(*SPECTRA_MODULES, "io/weights.py", "tasks/solution.py"),
+        code=lambda w: rule_code("prune", w),
     threads: 1
     shell:
         THREADS_ENV + (
@@ -80,7 +80,7 @@ rule collect_pruning:
     log:
         "logs/pruning/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.log",
     params:
-        code=code_hash("io"),
+        code=rule_code("collect_pruning"),
     shell:
         "python -m shallowscaling collect --inputs {input} --output {output} 2> {log}"
 
@@ -97,7 +97,7 @@ rule collect_spectral_table:
     log:
         "logs/tables/{table}_{model}.log",
     params:
-        code=code_hash("io"),
+        code=rule_code("collect_spectral_table"),
     shell:
         "python -m shallowscaling collect --inputs {input} --output {output} 2> {log}"
 
@@ -124,7 +124,7 @@ rule figure_spectral:
         lam_exponent=lambda w: (
             f"--lam-exponent {config['spectra']['weak_lam_exponent']}" if w.figure == "fig6" else ""
         ),
-        code=code_hash("rates.py", "figures", "spectra/tail.py", "spectra/summary.py"),
+        code=lambda w: rule_code("figure_spectral", w),
     shell:
         "python -m shallowscaling figure {wildcards.figure} --model {wildcards.model} --table {input}"
         " --output {output.pdf} {output.png} --dpi {params.dpi} {params.lam_exponent} 2> {log}"

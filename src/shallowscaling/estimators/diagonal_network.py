@@ -29,7 +29,7 @@ from .._validation import check_int, check_real
 from ..progress import Heartbeat
 from ..results import warn_not_converged
 
-__all__ = ["DiagonalNetworkResult", "fit_diagonal_network"]
+__all__ = ["GTOL_PER_TOL", "DiagonalNetworkResult", "fit_diagonal_network"]
 
 #: L-BFGS memory. 50 pairs (vs scipy's default 10) cut the iteration count at small λ, where the
 #: balanced directions are poorly conditioned, for a negligible O(50·d) cost per step.
@@ -41,6 +41,14 @@ _NEWTON_MAX_D = 2000
 
 #: Newton polish steps allowed (quadratic convergence from L-BFGS's floor needs 2–3).
 _NEWTON_STEPS = 20
+
+
+#: The pipeline's solver tolerance ``tol`` (config ``diagonal.solver.tol``, ``fit --tol``) reaches this
+#: network as its gradient tolerance ``gtol = tol · GTOL_PER_TOL``. A gradient norm is not a duality
+#: gap: the factor keeps the study's default ``tol = 1e-8`` at ``gtol = 1e-10``, this solver's
+#: tolerance before ``tol`` reached it, so the default study's fits are unchanged (``1e-8 * 1e-2``
+#: is exactly ``1e-10`` in floating point, where ``1e-8 / 100`` is not).
+GTOL_PER_TOL = 1e-2
 
 #: Warm restarts of L-BFGS (memory cleared) when it stops above ``gtol`` on a line-search failure
 #: or a stagnating objective; a restart discards curvature pairs spoilt by rounding.
@@ -185,6 +193,7 @@ def fit_diagonal_network(
         Draws the initialisation a, w ~ N(0, 1) entries (zero is a saddle point), unless ``init``.
     gtol : float, default 1e-10
         Stop when max_i |∂L/∂(a, w)_i| <= gtol (scipy's projected-gradient test; no bounds).
+        The ``fit`` job passes ``tol · GTOL_PER_TOL``: 1e-10 at the study's default ``tol``.
     max_iter : int, default 100000
         Cap on L-BFGS iterations over all restarts.
     init : (a, w), optional

@@ -22,7 +22,15 @@ from ..results import warn_not_converged
 from ._lbfgs import lbfgs_factored
 from ._psd_common import check_design, check_lam, count_rank, duality_gap, select_backend
 
-__all__ = ["QuadraticNetworkResult", "fit_quadratic_network"]
+__all__ = ["GTOL_PER_TOL", "QuadraticNetworkResult", "fit_quadratic_network"]
+
+
+#: The pipeline's solver tolerance ``tol`` (config ``quadratic.solver.tol``, ``fit --tol``) reaches this
+#: network as its gradient tolerance ``gtol = tol · GTOL_PER_TOL``. A gradient norm is not a duality
+#: gap: the factor keeps the study's default ``tol = 1e-7`` at ``gtol = 1e-9``, this solver's
+#: tolerance before ``tol`` reached it, so the default study's fits are unchanged (``1e-7 * 1e-2``
+#: is exactly ``1e-9`` in floating point, where ``1e-7 / 100`` is not).
+GTOL_PER_TOL = 1e-2
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,7 @@ def fit_quadratic_network(
         Hidden units p ≥ 1. Default: the columns of ``b0`` if given, else d (the paper's p ≥ d
         case, where the network and the convex problem share their minimum).
     gtol : float, default 1e-9
+        (The ``fit`` job passes ``tol · GTOL_PER_TOL``: 1e-9 at the study's default ``tol``.)
         Tolerance on ‖∇_B L‖_F (see Notes).
     max_iter : int, default 20000
         Cap on L-BFGS iterations (each two passes over X of cost n·d·p).

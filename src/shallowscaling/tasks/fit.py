@@ -8,6 +8,7 @@ learned weights: rank(Ŝ) for the quadratic model, the support size of θ̂ for 
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass
 
@@ -21,9 +22,26 @@ from ..errors import InputError
 from .problem import Problem, draw_problem, init_rng
 from .solution import Eigenpairs, nonzero_eigenpairs, solution_table
 
-__all__ = ["ESTIMATORS", "FIT_COLUMNS", "FitOutcome", "FitTables", "fit_point", "fit_replicates"]
+__all__ = [
+    "ESTIMATORS",
+    "ESTIMATOR_MODULES",
+    "FIT_COLUMNS",
+    "FitOutcome",
+    "FitTables",
+    "estimator_module",
+    "fit_point",
+    "fit_replicates",
+]
 
 ESTIMATORS = {"diagonal": ("lasso", "network"), "quadratic": ("convex", "network")}
+#: The module that fits each (model, estimator): what :func:`estimator_module` imports, and the
+#: second entry module of a ``fit`` job's code hash (the first is this module).
+ESTIMATOR_MODULES = {
+    ("diagonal", "lasso"): "shallowscaling.estimators.lasso",
+    ("diagonal", "network"): "shallowscaling.estimators.diagonal_network",
+    ("quadratic", "convex"): "shallowscaling.estimators.psd_convex",
+    ("quadratic", "network"): "shallowscaling.estimators.quadratic_network",
+}
 FIT_COLUMNS = (
     "model",
     "estimator",
@@ -76,6 +94,16 @@ class FitTables:
     solution: pd.DataFrame
 
 
+def estimator_module(model: str, estimator: str):
+    """The estimator module of (model, estimator), imported by its name in :data:`ESTIMATOR_MODULES`.
+
+    Loaded by name, not by an import statement, so that this module's import closure (the code
+    hash of a ``fit`` job, :mod:`shallowscaling.workflow.code_hash`) holds no estimator: the job's
+    hash adds the one module it runs, named by the same table.
+    """
+    return importlib.import_module(ESTIMATOR_MODULES[(model, estimator)])
+
+
 def _solve(
     model: str,
     estimator: str,
@@ -89,24 +117,19 @@ def _solve(
     method: str,
     block_size: int | None,
 ):
+    module = estimator_module(model, estimator)
     if model == "diagonal":
         if estimator == "lasso":
-            from ..estimators.lasso import fit_lasso
-
-            return fit_lasso(problem.x, problem.y, lam, tol=tol, max_iter=max_iter)
-        from ..estimators.diagonal_network import fit_diagonal_network
-
-        return fit_diagonal_network(problem.x, problem.y, lam, rng, max_iter=max_iter)
+            return module.fit_lasso(problem.x, problem.y, lam, tol=tol, max_iter=max_iter)
+        gtol = tol * module.GTOL_PER_TOL
+        return module.fit_diagonal_network(problem.x, problem.y, lam, rng, gtol=gtol, max_iter=max_iter)
     if estimator == "convex":
-        from ..estimators.psd_convex import fit_psd_convex
-
-        return fit_psd_convex(
+        return module.fit_psd_convex(
             problem.x, problem.y, lam, tol=tol, max_iter=max_iter, device=device, method=method, block_size=block_size
         )
-    from ..estimators.quadratic_network import fit_quadratic_network
-
-    return fit_quadratic_network(
-        problem.x, problem.y, lam, rng, width=width, max_iter=max_iter, device=device, block_size=block_size
+    gtol = tol * module.GTOL_PER_TOL
+    return module.fit_quadratic_network(
+        problem.x, problem.y, lam, rng, width=width, gtol=gtol, max_iter=max_iter, device=device, block_size=block_size
     )
 
 
@@ -143,6 +166,10 @@ def fit_point(
         Teacher exponent γ > 1/2, label-noise variance Δ >= 0, weight decay λ > 0.
     seed, replicate : int
         Identify the draw (see :mod:`shallowscaling.tasks.problem`).
+    tol, max_iter : float, int
+        Solver tolerance and iteration cap (config ``solver.tol`` and ``max_iter``). LASSO and the
+        convex solver bound their duality gap by ``tol``; the networks stop at a gradient norm
+        ``gtol = tol·GTOL_PER_TOL`` (1e-2: see their modules).
     width : int, optional
         Quadratic network width p (default d).
     device : str, optional

@@ -1,0 +1,1 @@
+"""The pipeline layer: the study model, code hashes, the run plan."""
