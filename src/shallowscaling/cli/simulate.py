@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..config import quadratic_se_bytes
+from ..config import diagonal_fit_bytes, quadratic_fit_bytes, quadratic_se_bytes
 from ..design import DEFAULT_DESIGN_MEMORY_GB
 from ..errors import InputError
 from ..state_evolution.quadratic_mc import MAX_DRAWS_DEFAULT, MC_RTOL_DEFAULT
@@ -182,13 +182,17 @@ def _quadratic_solver_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _run_fit(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
-    from ..tasks.fit import fit_bytes, fit_point, fit_replicates
+    from ..tasks.fit import fit_point, fit_replicates
 
     lam = _lam_of(args)
     if lam == "optimal":
         raise InputError("`--lam optimal` is a state-evolution option (predict); fit needs a number")
     _check_outputs(args, "--output", "--weights-output", "--solution-output")
-    need = fit_bytes(args.model, args.d, args.n, args.design_memory, args.width)
+    if args.model == "diagonal":
+        need = diagonal_fit_bytes(args.d, args.n)
+    else:
+        memory = DEFAULT_DESIGN_MEMORY_GB if args.design_memory is None else args.design_memory
+        need = quadratic_fit_bytes(args.d, args.n, memory, args.width)
     _check_memory(args, need, f"a {args.model} fit at d = {args.d}, n = {args.n}")
     options = {
         "normalization": args.normalization,
@@ -246,7 +250,8 @@ def _run_fit(args: argparse.Namespace) -> None:
 
 def _run_predict(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
-    from ..tasks.predict import default_target, predict_sweep, targets_from_teacher
+    from ..tasks.predict import default_target, predict_sweep
+    from ..tasks.teacher import teacher_from_table
 
     lam = _lam_of(args)
     _check_outputs(args, "--output")
@@ -263,7 +268,10 @@ def _run_predict(args: argparse.Namespace) -> None:
     }
     if args.teacher:
         table = _read_table(args.teacher, "--teacher", f"teacher {args.model}")
-        targets = targets_from_teacher(table, args.model, args.method)
+        if args.model == "diagonal" and args.method == "erm":
+            targets = [teacher_from_table(table, r, "theta_star") for r in sorted(table["replicate"].unique())]
+        else:
+            targets = [teacher_from_table(table, 0, "variance" if args.model == "diagonal" else "eigenvalue")]
     else:
         targets = [
             default_target(args.model, args.method, args.d, args.gamma, args.seed, args.replicate, args.normalization)
@@ -285,10 +293,11 @@ def _run_predict(args: argparse.Namespace) -> None:
 
 def _run_teacher(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
-    from ..tasks.teacher import teacher_table, teacher_table_bytes
+    from ..tasks.teacher import teacher_table
 
     _check_outputs(args, "--output")
-    _check_memory(args, teacher_table_bytes(args.model, args.d), f"a {args.model} teacher at d = {args.d}")
+    per_replicate = args.d * args.d if args.model == "quadratic" else args.d
+    _check_memory(args, 8.0 * 4 * per_replicate, f"a {args.model} teacher at d = {args.d}")
     frame = teacher_table(args.model, args.d, args.gamma, args.seed, args.replicates, args.normalization)
     write_table(frame, args.output, {"verb": "teacher", "model": args.model})
 
