@@ -19,8 +19,18 @@ import math
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .fig3 import lam_label
-from .style import MIN_WIDTH, NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
+from .style import (
+    MIN_WIDTH,
+    NOT_CONVERGED_COLOR,
+    apply_style,
+    bottom_legend,
+    lam_label,
+    log_axes,
+    n_eff_label,
+    noise_combos,
+    not_converged_entry,
+    risk_label,
+)
 
 __all__ = ["PART_STYLES", "draw_fig6"]
 
@@ -48,7 +58,7 @@ def draw_fig6(table: pd.DataFrame, model: str, lam_exponent: float | None = None
     table = table[table["model"] == model]
     ell = _schedule(table, lam_exponent)
     table = table[(table["lam_exponent"] - ell).abs() < 1e-9].assign(minus_cross=lambda t: -t["cross"])
-    combos = table[["gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise"]).to_numpy()
+    combos = noise_combos(table)
     dims = sorted(table["d"].unique())
     fig, axes = plt.subplots(
         len(combos), len(dims), figsize=(max(3.2 * len(dims), MIN_WIDTH), 2.9 * len(combos) + 0.9), squeeze=False
@@ -67,19 +77,16 @@ def draw_fig6(table: pd.DataFrame, model: str, lam_exponent: float | None = None
             ax.plot(means.index[ok], means["excess_risk"][ok], "o", color="black", mfc="none", label="simulation")
             if (~ok).any():
                 ax.plot(means.index[~ok], means["excess_risk"][~ok], "x", color=NOT_CONVERGED_COLOR, ms=7)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            label_log_axis(ax.xaxis)
-            label_log_axis(ax.yaxis)
-            ax.set_xlabel("n_eff = n/d" if model == "quadratic" else "n_eff = n")
+            log_axes(ax)
+            ax.set_xlabel(n_eff_label(model))
             ax.set_title(f"d = {d}, {lam_label(ell)}")
             if col == 0:
-                risk = "excess risk R = 2 mse_S" if model == "quadratic" else "excess risk R"
-                ax.set_ylabel(f"{risk} and its parts\n(γ = {gamma:g}, Δ = {noise:g})")
+                ax.set_ylabel(f"{risk_label(model)} and its parts\n(γ = {gamma:g}, Δ = {noise:g})")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     flagged = not table.groupby(["gamma", "noise", "d", "n_eff"])["converged"].all().all()
-    handles.append(plt.Line2D([], [], marker="x", color=NOT_CONVERGED_COLOR, ls="none"))
-    labels.append("not converged" if flagged else "not converged (none here)")
+    handle, label = not_converged_entry(flagged)
+    handles.append(handle)
+    labels.append(label)
     bottom_legend(fig, handles, labels, ncol=4)
     name = "quadratic network" if model == "quadratic" else "diagonal network"
     fig.suptitle(

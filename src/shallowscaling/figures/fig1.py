@@ -28,8 +28,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 
 from ..rates import NOISELESS_PHASES, NOISY_PHASES, boundary_segments, classify_phase
-from .htsr import PHASE_COLORS
-from .style import NOT_CONVERGED_COLOR, apply_style
+from .style import LAM_LABELS, NOT_CONVERGED_COLOR, PHASE_COLORS, apply_style, model_title
 
 __all__ = ["RATE_LABELS", "SKETCHES", "draw_fig1", "draw_fig4", "draw_phase_diagram"]
 
@@ -67,7 +66,7 @@ SKETCHES = {
 #: Pixels per axis of the region map (the regions are polygons; this only sets edge sharpness).
 RESOLUTION = 240
 #: The paper's headline schedules, drawn as dotted guides.
-HEADLINE = {-1.0: "λ = 1/d", 0.0: "λ = 1", 0.5: "λ = √d"}
+HEADLINE = LAM_LABELS
 
 
 def _sketch(ax: plt.Axes, kind: str, color: str) -> None:
@@ -223,8 +222,9 @@ def draw_phase_diagram(table: pd.DataFrame, model: str, noiseless: bool, figure_
         ax.set_xlabel("κ = log_d n_eff" + (" (n_eff = n/d)" if model == "quadratic" else " (n_eff = n)"))
         ax.set_ylabel("ℓ = log_d λ")
         ax.grid(False)
-    name = "quadratic network (PSD matrix sensing)" if model == "quadratic" else "diagonal network (LASSO)"
-    fig.suptitle(f"Paper {figure_label}, {name}: R = Θ(d^−r) at γ = {gamma:g}, Δ = {noise:g}; red lines: r jumps")
+    fig.suptitle(
+        f"Paper {figure_label}, {model_title(model)}: R = Θ(d^−r) at γ = {gamma:g}, Δ = {noise:g}; red lines: r jumps"
+    )
     return fig
 
 

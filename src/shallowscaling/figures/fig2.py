@@ -27,8 +27,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from ..spectra.tail import DEFAULT_RELATIVE_CUT
-from .fig3 import lam_label
-from .style import D_COLORS, apply_style, bottom_legend
+from .style import D_COLORS, apply_style, bottom_legend, lam_label, legend_entries
 
 __all__ = ["PANEL_PHASES", "PHASE_CONDITIONS", "UNREACHABLE", "draw_fig2", "select_phase_points"]
 
@@ -181,11 +180,8 @@ def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
                 # An extra point (config spectra.fig2): its own d and γ, said in the title.
                 title += f"\nextra point: d = {d_point}, γ = {gamma_point:g}"
             ax.set_title(title)
-    handles, labels = {}, {}
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
-            labels.setdefault(label, label)
+    handles = legend_entries(axes.flat)
+    labels = {label: label for label in handles}
     if "trained" in handles:
         # The histograms take their column's colour; the legend shows one neutral patch so that
         # its colour matches every panel's meaning, not one panel's hue.

@@ -21,19 +21,28 @@ import numpy as np
 import pandas as pd
 
 from ..rates import classify_phase, rate_shape
-from .style import D_COLORS, MIN_WIDTH, NOT_CONVERGED_COLOR, REFERENCE_COLOR, apply_style, bottom_legend, label_log_axis
+from .style import (
+    D_COLORS,
+    LAM_LABELS,
+    MIN_WIDTH,
+    REFERENCE_COLOR,
+    apply_style,
+    bottom_legend,
+    lam_label,
+    log_axes,
+    mark_not_converged,
+    model_title,
+    n_eff_label,
+    noise_combos,
+    not_converged_entry,
+    risk_label,
+)
 
 __all__ = ["LAM_LABELS", "draw_fig3", "lam_label"]
 
-LAM_LABELS = {-1.0: "λ = 1/d", 0.0: "λ = 1", 0.5: "λ = √d"}
 MARKERS = {"lasso": "o", "convex": "o", "network": "s"}
 REFERENCE_STYLES = {"bayes": "--", "optimal_lam": "-."}
 REFERENCE_LABELS = {"bayes": "Bayes-optimal (SE)", "optimal_lam": "ERM at optimal λ (SE)"}
-
-
-def lam_label(lam_exponent: float) -> str:
-    """Panel title of a λ = d^ℓ schedule."""
-    return LAM_LABELS.get(round(float(lam_exponent), 9), f"λ = d^{lam_exponent:g}")
 
 
 def _rate_lines(ax, se: pd.DataFrame, d: int, gamma: float, noise: float) -> bool:
@@ -70,7 +79,7 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
     """
     apply_style()
     table = table[table["model"] == model]
-    combos = table[["gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise"]).to_numpy()
+    combos = noise_combos(table)
     # One panel per λ schedule; the λ-free reference curves (NaN λ) are drawn once in every panel.
     ells = sorted(ell for ell in table["lam_exponent"].unique() if np.isfinite(ell))
     fig, axes = plt.subplots(
@@ -120,28 +129,24 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
                 bad = part[~part["converged"].astype(bool)]
                 if not bad.empty:
                     flagged = True
-                    ax.plot(bad["n_eff"], bad["excess_risk"], "x", color=NOT_CONVERGED_COLOR, ms=7, mew=1.5, zorder=5)
+                    mark_not_converged(ax, bad["n_eff"], bad["excess_risk"])
                 if d == dims[-1]:
                     rates_drawn = _rate_lines(ax, se, int(d), float(gamma), float(noise))
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            label_log_axis(ax.xaxis)
-            label_log_axis(ax.yaxis)
-            ax.set_xlabel("n_eff = n/d" if model == "quadratic" else "n_eff = n")
+            log_axes(ax)
+            ax.set_xlabel(n_eff_label(model))
             if col == 0:
-                risk = "excess risk R = 2 mse_S" if model == "quadratic" else "excess risk R"
-                ax.set_ylabel(f"{risk}\n(γ = {gamma:g}, Δ = {noise:g})")
+                ax.set_ylabel(f"{risk_label(model)}\n(γ = {gamma:g}, Δ = {noise:g})")
             ax.set_title(lam_label(ell))
             if rates_drawn and row == 0 and col == 0:
                 ax.plot([], [], ":", color="black", lw=1.6, label="Result-1 rates")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     # Always listed, so that a figure without crosses says every point converged.
-    handles.append(plt.Line2D([], [], marker="x", color=NOT_CONVERGED_COLOR, ls="none"))
-    labels.append("not converged" if flagged else "not converged (none here)")
+    handle, label = not_converged_entry(flagged)
+    handles.append(handle)
+    labels.append(label)
     for estimator in sorted(references):
         handles.append(plt.Line2D([], [], ls=REFERENCE_STYLES[estimator], color=REFERENCE_COLOR, lw=0.8))
         labels.append(f"{REFERENCE_LABELS[estimator]}, d = {dims[-1]}")
     bottom_legend(fig, handles, labels, ncol=4)
-    name = "quadratic network (PSD matrix sensing)" if model == "quadratic" else "diagonal network (LASSO)"
-    fig.suptitle(f"Paper {figure_label}, {name}: simulations (dots), SE (lines), rates (dotted)")
+    fig.suptitle(f"Paper {figure_label}, {model_title(model)}: simulations (dots), SE (lines), rates (dotted)")
     return fig

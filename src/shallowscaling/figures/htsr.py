@@ -23,23 +23,20 @@ from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
 from ..spectra.summary import SpectrumSummary
 from ..spectra.tail import DEFAULT_RELATIVE_CUT, PowerLawTailFit
-from .fig3 import lam_label
-from .style import MIN_WIDTH, NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
+from .style import (
+    MIN_WIDTH,
+    PHASE_COLORS,
+    apply_style,
+    bottom_legend,
+    label_log_axis,
+    lam_label,
+    mark_not_converged,
+    not_converged_entry,
+    risk_label,
+)
 
 __all__ = ["PHASE_COLORS", "draw_fig7", "draw_spectrum_fit"]
 
-#: One colour per paper phase (Okabe–Ito), shared by the spectral figures.
-PHASE_COLORS = {
-    "Ia": "#999999",
-    "Ib": "#000000",
-    "II": "#0072B2",
-    "III": "#56B4E9",
-    "IV": "#E69F00",
-    "peak": "#D55E00",
-    "VIa": "#009E73",
-    "VIb": "#CC79A7",
-    "exact": "#F0E442",
-}
 LAM_MARKERS = ("o", "s", "^", "D", "v", "P")
 #: Major ticks of the α̂ axis in order of priority: WeightWatcher's band edges first, then the
 #: values HT-SR reads; :func:`_alpha_ticks` keeps those that leave room for their labels.
@@ -83,7 +80,7 @@ def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
         bad = fitted[~fitted["converged"].astype(bool)]
         if not bad.empty:
             flagged = True
-            ax.plot(bad["tail_exponent"], bad["excess_risk"], "x", color=NOT_CONVERGED_COLOR, ms=7, mew=1.5, zorder=5)
+            mark_not_converged(ax, bad["tail_exponent"], bad["excess_risk"])
         ax.axvline(1.0 + 1.0 / gamma, color="black", ls="--", lw=1.0)
         missing = len(part) - len(fitted)
         if missing:
@@ -97,7 +94,7 @@ def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
         ax.xaxis.set_minor_formatter(NullFormatter())
         label_log_axis(ax.yaxis)
         ax.set_xlabel("HT-SR tail exponent α̂")
-        ax.set_ylabel("excess risk R = 2 mse_S" if model == "quadratic" else "excess risk R")
+        ax.set_ylabel(risk_label(model))
         ax.set_title(f"d = {int(d)}, γ = {gamma:g}, Δ = {noise:g}")
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
@@ -114,8 +111,9 @@ def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
         labels.append(lam_label(ell))
     handles.append(plt.Line2D([], [], color="grey", lw=0.6))
     labels.append("± standard error of α̂")
-    handles.append(plt.Line2D([], [], marker="x", color=NOT_CONVERGED_COLOR, ls="none"))
-    labels.append("not converged" if flagged else "not converged (none here)")
+    handle, label = not_converged_entry(flagged)
+    handles.append(handle)
+    labels.append(label)
     bottom_legend(fig, handles, labels, ncol=4)
     name = "quadratic network (eig Ŝ)" if model == "quadratic" else "diagonal network (|θ̂|)"
     fig.suptitle(f"Figure 7 (proposed, spec §6), {name}: HT-SR tail exponent α̂ vs excess risk")

@@ -25,8 +25,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .fig3 import lam_label
-from .style import MIN_WIDTH, NOT_CONVERGED_COLOR, apply_style, bottom_legend, label_log_axis
+from .style import (
+    MIN_WIDTH,
+    apply_style,
+    bottom_legend,
+    label_log_axis,
+    lam_label,
+    legend_entries,
+    mark_not_converged,
+    n_eff_label,
+    noise_combos,
+    not_converged_entry,
+)
 
 __all__ = ["draw_fig8"]
 
@@ -67,7 +77,7 @@ def draw_fig8(table: pd.DataFrame, model: str) -> plt.Figure:
     """Build Figure 8 for one model from the ``pruning`` table."""
     apply_style()
     table = table[table["model"] == model]
-    combos = table[["gamma", "noise"]].drop_duplicates().sort_values(["gamma", "noise"]).to_numpy()
+    combos = noise_combos(table)
     dims = sorted(table["d"].unique())
     fig, axes = plt.subplots(
         len(combos), len(dims), figsize=(max(3.3 * len(dims), MIN_WIDTH), 2.9 * len(combos) + 0.9), squeeze=False
@@ -112,23 +122,19 @@ def draw_fig8(table: pd.DataFrame, model: str) -> plt.Figure:
             if (~ok).any():
                 flagged = True
                 risk = grouped["excess_risk"].mean()
-                ax.plot(risk.index[~ok], risk[~ok], "x", color=NOT_CONVERGED_COLOR, ms=8, mew=1.5, zorder=5)
+                mark_not_converged(ax, risk.index[~ok], risk[~ok], ms=8)
             ax.set_xscale("log")
             label_log_axis(ax.xaxis)
-            ax.set_xlabel("n_eff = n/d" if model == "quadratic" else "n_eff = n")
+            ax.set_xlabel(n_eff_label(model))
             ells = part["lam_exponent"].unique()
             ax.set_title(f"d = {d}, {lam_label(ells[0])}" if len(ells) == 1 else f"d = {d}")
             if col == 0:
                 ax.set_ylabel(f"R / R_SE(optimal λ)\n(γ = {gamma:g}, Δ = {noise:g})")
-    labels: dict[str, object] = {}
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            labels.setdefault(label, handle)
+    labels = legend_entries(axes.flat)
     if capped:
         labels[f"above {RATIO_CAP:g} (off scale)"] = plt.Line2D([], [], marker=OFF_SCALE, color="grey", ls="none", ms=9)
-    labels["not converged" if flagged else "not converged (none here)"] = plt.Line2D(
-        [], [], marker="x", color=NOT_CONVERGED_COLOR, ls="none"
-    )
+    handle, label = not_converged_entry(flagged)
+    labels[label] = handle
     bottom_legend(fig, list(labels.values()), list(labels), ncol=4)
     name = "quadratic network (prune eig Ŝ)" if model == "quadratic" else "diagonal network (re-threshold θ̂)"
     fig.suptitle(f"Figure 8 (proposed; paper Corollary 2), {name}: risk after pruning, relative to optimal-λ ERM")
