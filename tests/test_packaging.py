@@ -107,6 +107,9 @@ def test_installed_package_is_used(installed: tuple[Path, dict[str, str]], tmp_p
     location, version = result.stdout.split()
     assert Path(location).is_relative_to(python.parent.parent), location
     assert version == shallowscaling.__version__
+    result = _run([str(python), "-c", "from shallowscaling import config; print(config.SCHEMA_PATH.is_file())"],
+                  cwd=tmp_path, env=env)
+    assert result.stdout.strip() == "True", result.stderr
 
 
 @pytest.mark.slow
