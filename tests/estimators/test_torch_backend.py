@@ -144,6 +144,7 @@ def test_network_fit_agrees_with_numpy(width, global_seed):
     assert result.kkt_min_eigenvalue == pytest.approx(reference.kkt_min_eigenvalue, rel=1e-6, abs=1e-10)
 
 
+@pytest.mark.slow
 def test_fit_point_passes_the_device_through(global_seed):
     common = dict(d=8, gamma=1.0, noise=0.5, n=200, lam=0.1, seed=global_seed)
     numpy_record = fit_point("quadratic", "convex", **common).record

@@ -77,6 +77,7 @@ def test_plan_counts_the_jobs_of_snakemake_dry_run(tmp_path, capsys, monkeypatch
     assert f"{expected['total']} jobs" in text and re.search(rf"^total\s+{expected['total']}\s", text, re.M)
 
 
+@pytest.mark.slow
 def test_every_job_gets_its_sweep_and_replicates(tiny_plan) -> None:
     # The inner points are read from the config as the rules do: a spectra job of the tiny study
     # covers every n of its sweep for each of its 2 replicates.
@@ -228,6 +229,7 @@ def _requests(rule: str, wildcards: dict[str, str], attempt: int) -> dict[str, i
     return {name: eval(text, dict(namespace)) for name, text in _set_resources()[rule].items()}
 
 
+@pytest.mark.slow
 def test_profile_resources_evaluate_for_every_job_of_the_tiny_study(tiny_plan) -> None:
     for job in tiny_plan.jobs.itertuples():
         if job.rule in plan.TARGET_RULES:
@@ -254,6 +256,7 @@ def test_profile_covers_the_paper_scale_predictions() -> None:
         assert request["mem_mb"] >= job.max_rss_mb, (job.rule, job.wildcards, request, job.max_rss_mb)
 
 
+@pytest.mark.slow
 def test_gpu_jobs_are_counted_apart_from_core_hours(tiny_jobs, tiny_plan) -> None:
     # quadratic.device.cuda_min_d = 8 sends the quadratic fits at d = 8 (2 ℓ × 3 n), at the
     # tail sweep's d = 10 (2 n) and at Figure 2's extra phase-III point d = 12 (1 n) to a GPU:
