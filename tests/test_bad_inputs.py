@@ -109,6 +109,7 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("overlay", "fragment"),
     [

@@ -50,6 +50,7 @@ def test_bad_flags_exit_2_with_a_clear_message(argv, fragments, capsys) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_predict_reports_the_monte_carlo_error_it_adapted_to(capsys) -> None:
     argv = ["predict", "quadratic", "--d", "20", "--gamma", "1", "--noise", "0.5", "--n", "300", "--lam", "0.3"]
     main([*argv, "--json", "--max-draws", "3", "--mc-rtol", "1"])  # K = 3 fixed

@@ -36,6 +36,7 @@ def test_help_and_usage_errors_need_no_torch() -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("torch") is None, reason="the CPU path runs the torch backend: torch not installed"
 )
@@ -65,6 +66,7 @@ def test_cpu_path_agrees_with_numpy_and_times_the_capped_fits(tmp_path: Path) ->
     assert done.stdout.count("(b) d=") == 2
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs torch to ask it for a GPU")
 def test_cuda_without_a_gpu_exits_2_in_one_line(tmp_path: Path) -> None:
     import torch

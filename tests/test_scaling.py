@@ -115,6 +115,7 @@ def test_bootstrap_of_two_replicates_spans_their_own_slopes(global_seed) -> None
     assert interval.estimate == pytest.approx(both, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_bootstrap_coverage_is_roughly_nominal() -> None:
     # 100 synthetic studies (6 points, 5 replicates, 20 % noise per fit), nominal 90 %. The
     # percentile bootstrap under-covers with few replicates (its variance is (m−1)/m of the
@@ -199,6 +200,7 @@ def test_red_lines_are_exactly_where_the_exponent_jumps(noiseless, gamma) -> Non
                 assert left == pytest.approx(right, abs=1e-5), (name, k, ell, left, right)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("model", "kappa", "ell", "phase", "exponent", "dims"),
     [
@@ -233,6 +235,7 @@ def _point_grid(kappa: float, ell: float) -> dict:
 # -- the SE exponents against the theory --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_heat_map_agrees_with_the_phase_classification_on_a_small_grid() -> None:
     """Acceptance (issue: ≥ 90 % of the grid points farther than 0.1 from a boundary): diagonal
     SE at d = 10³, 10⁴ on a 6 × 7 grid; every scored point's exponent within 0.1 of the theory."""
@@ -246,6 +249,7 @@ def test_heat_map_agrees_with_the_phase_classification_on_a_small_grid() -> None
     assert summary["agreement"] >= 0.9
 
 
+@pytest.mark.slow
 def test_se_window_exponents_match_the_rates_at_moderate_d() -> None:
     """Diagonal SE at d = 10³, 10⁴: the slope exponent of each window near the rate law
     (II: 1, III: 2, IV: ½, peak: ⅔, VI: 1 at γ = 1); the spec's anchors at d = 2·10⁴ are II → 0.97,

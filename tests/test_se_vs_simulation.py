@@ -25,6 +25,7 @@ REPLICATES = 6
 FINITE_D_BIAS = 0.08
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sample_ratio", "lam"), [(0.6, 1.0), (1.0, 0.3), (1.5, 0.1), (2.0, 1.0)])
 def test_quadratic_se_predicts_convex_erm_at_d40(sample_ratio: float, lam: float, global_seed: int) -> None:
     n = round(sample_ratio * D * D)

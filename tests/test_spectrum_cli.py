@@ -93,6 +93,7 @@ def test_workflow_weights_table_and_replicate(tmp_path: Path, capsys) -> None:
     assert second["tail_exponent"] == pytest.approx(1.5, abs=0.05)
 
 
+@pytest.mark.slow
 def test_text_output_and_plot(tmp_path: Path, capsys) -> None:
     path, plot = tmp_path / "s.npy", tmp_path / "fit.png"
     np.save(path, POWER_LAW)
@@ -163,6 +164,7 @@ def test_every_bad_file_exits_2_naming_the_file_and_the_problem(tmp_path: Path, 
             assert fragment in err, (name, err)
 
 
+@pytest.mark.slow
 def test_bad_file_in_a_real_process_prints_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "empty.npy"
     path.write_bytes(b"")

@@ -5,4 +5,11 @@ Regenerates the numerical study of Defilippis et al., arXiv 2509.24882: quadrati
 evolution, Bayes-optimal errors, phase diagrams of exponents, weight spectra and pruning.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    # The installed distribution's version (pyproject.toml); it is written into every result
+    # file's provenance metadata, so changing it changes the bytes of every result.
+    __version__ = version("shallowscaling")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.1.0"

@@ -1,6 +1,6 @@
 """Load and validate ``config.yaml``, expand sweeps, and format wildcard values canonically.
 
-The schema (``workflow/schemas/config.schema.yaml``) closes every object, bounds every number and
+The schema (``shallowscaling/resources/config.schema.yaml``, package data) closes every object, bounds every number and
 describes every key; :func:`validate_config` turns the first schema violation into a
 :class:`~shallowscaling.errors.ConfigError` that names the key path, the value and what is
 allowed, then checks the cross-field rules the schema cannot express.
@@ -13,6 +13,7 @@ import os
 import reprlib
 from collections.abc import Mapping, Sequence
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,14 @@ __all__ = [
 ]
 
 MODELS = ("diagonal", "quadratic")
-# The schema lives with the workflow (design card); the package is installed editable from
-# the repository, so it is found relative to this file.
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+# The schema is package data, read through importlib.resources so that it is found in an
+# installed (not editable) package as well as in the source tree.
+SCHEMA_PATH = resources.files("shallowscaling").joinpath("resources", "config.schema.yaml")
 
 
 @cache
 def _schema() -> dict[str, Any]:
-    with open(SCHEMA_PATH, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
 def _path(error: jsonschema.ValidationError) -> str:
@@ -403,7 +403,7 @@ def check_cuda(config: Mapping[str, Any], need_gpu: bool = True) -> None:
 
 
 #: The schema node that bounds each command-line flag, so that the CLI and the config accept the
-#: same values (JSON pointers into workflow/schemas/config.schema.yaml).
+#: same values (JSON pointers into shallowscaling/resources/config.schema.yaml).
 CLI_BOUNDS = {
     "d": "$defs/model_common/d/items",
     "se_d": "$defs/scaling_dims/items",

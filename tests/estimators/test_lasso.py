@@ -87,6 +87,7 @@ def test_vanishing_lambda_gives_least_squares_when_n_exceeds_d():
     assert np.max(np.abs(least_squares)) > 1e-2  # the comparison is not trivially small
 
 
+@pytest.mark.slow
 def test_hard_corner_small_lambda_below_interpolation():
     """Spec §7: n < d, λ = 1/d. The naive certificate at coordinate descent's own stopping point
     is ~1e-6 while the objective is already optimal; the active-set refinement certifies it."""

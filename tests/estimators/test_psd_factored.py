@@ -84,6 +84,7 @@ def test_factored_stops_at_max_iter_and_says_so(global_seed):
     assert "max_iter" in result.message
 
 
+@pytest.mark.slow
 def test_auto_takes_the_factored_route_only_for_large_d_and_low_rank(global_seed):
     d = AUTO_FACTORED_MIN_D
     x, y = _problem(global_seed, d, 2 * d * d // 4)

@@ -97,6 +97,7 @@ def test_factored_network_operators_agree(global_seed):
     assert loss_from == pytest.approx(loss_fresh, rel=RTOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lam", [0.02, 0.5])
 def test_convex_fit_agrees_with_numpy(lam, global_seed):
     # n = 500 > d² = 144: the objective is strongly convex, so the minimiser is unique and two
@@ -116,6 +117,7 @@ def test_convex_fit_agrees_with_numpy(lam, global_seed):
     assert result.duality_gap == pytest.approx(reference.duality_gap, rel=1e-4, abs=1e-11)
 
 
+@pytest.mark.slow
 def test_convex_path_agrees_with_numpy(global_seed):
     x, y = _problem(global_seed, 8, 300)
     lams = [0.05, 1.0, 0.2]
@@ -126,6 +128,7 @@ def test_convex_path_agrees_with_numpy(global_seed):
         assert got.objective == pytest.approx(want.objective, rel=RTOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [None, 3])
 def test_network_fit_agrees_with_numpy(width, global_seed):
     # width 3 < rank of the convex optimum exercises the rank-constrained branch as well.
@@ -141,6 +144,7 @@ def test_network_fit_agrees_with_numpy(width, global_seed):
     assert result.kkt_min_eigenvalue == pytest.approx(reference.kkt_min_eigenvalue, rel=1e-6, abs=1e-10)
 
 
+@pytest.mark.slow
 def test_fit_point_passes_the_device_through(global_seed):
     common = dict(d=8, gamma=1.0, noise=0.5, n=200, lam=0.1, seed=global_seed)
     numpy_record = fit_point("quadratic", "convex", **common).record
@@ -161,6 +165,7 @@ def test_device_errors_name_the_argument():
             fit_psd_convex(x, y, 0.1, device="cuda")
 
 
+@pytest.mark.slow
 def test_numpy_path_never_imports_torch():
     # Numerics must not pull torch in at import or on the default path (style guide).
     code = (

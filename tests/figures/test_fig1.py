@@ -74,6 +74,7 @@ def test_diagram_draws_every_red_line_and_reports_the_agreement(noise, draw, lab
     plt.close(fig)
 
 
+@pytest.mark.slow
 def test_figures_are_byte_deterministic(tmp_path) -> None:
     digests = []
     for run in range(2):

@@ -74,6 +74,7 @@ FIGURES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FIGURES))
 def test_figure_has_no_layout_problem(tables, name: str) -> None:
     fig = FIGURES[name](tables)

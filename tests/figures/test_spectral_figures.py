@@ -35,6 +35,7 @@ def test_fig2_picks_one_point_per_reachable_phase(tables, n_values) -> None:
     plt.close(fig)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["fig2", "fig6", "fig7", "fig8"])
 def test_figures_are_byte_deterministic(tables, name: str) -> None:
     summary, density, pruning = tables

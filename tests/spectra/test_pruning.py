@@ -124,6 +124,7 @@ def test_bad_arguments_name_the_constraint(call, fragment: str) -> None:
         call()
 
 
+@pytest.mark.slow
 def test_cleaning_a_spike_on_a_noise_bulk(global_seed: int) -> None:
     # S* = 2 e₁e₁ᵀ, δ = 1, d = 1500, soft threshold t = 0.3 (a third of the bulk is lost). BBP: the
     # outlier sits at s + δ²/s = 2.5 with squared overlap 1 − δ²/s² = 3/4, so the oracle value

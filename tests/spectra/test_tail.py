@@ -92,6 +92,7 @@ def test_mle_recovers_the_pareto_exponent(exponent: float, global_seed: int) -> 
     assert chosen.xmin >= 2.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ks_statistic", ["weightwatcher", "sup"])
 def test_fast_ks_scan_equals_the_naive_scan(ks_statistic: str, global_seed: int) -> None:
     rng = make_rng(global_seed, "test-tail-naive")

@@ -134,6 +134,7 @@ def test_summary_start_and_direct_solve_agree(monkeypatch):
         assert result.threshold == pytest.approx(direct.threshold, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_se_matches_lasso_simulations_at_d200():
     """Mean LASSO excess risk over 20 seeds within 10% of the mean SE, 7 points off the peak."""
     d = 200
@@ -161,6 +162,7 @@ SPEC_TABLE = [
 ]
 
 
+@pytest.mark.slow
 def test_spec_section8_table():
     """The SE depends on the sampled θ*, so the table's 3-seed values are random: we check that
     (i) the SE averaged over 30 teachers is within three standard deviations of a 3-teacher mean

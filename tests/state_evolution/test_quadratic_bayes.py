@@ -57,6 +57,7 @@ def test_wishart_perfect_recovery_threshold_limit(kappa):
     assert limit / 2 == pytest.approx(kappa - kappa**2 / 2, rel=3e-3)
 
 
+@pytest.mark.slow
 def test_wishart_noiseless_error_vanishes_above_threshold():
     # Solve the SE 2 % below and above α_PR = κ − κ²/2: an error just below, exact recovery above.
     kappa, d = 0.3, 300
@@ -68,6 +69,7 @@ def test_wishart_noiseless_error_vanishes_above_threshold():
     assert above.converged and above.matrix_mse == 0.0 and "exact recovery" in above.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample_ratio", [0.2, 1.0, 3.0])
 def test_bayes_optimal_is_below_erm(sample_ratio):
     # The Bayes-optimal error bounds every estimator's, in particular the ERM SE at any λ

@@ -78,6 +78,7 @@ def test_finite_size_correction_brings_route_b_to_route_a_at_small_d():
     assert corrected == pytest.approx(mc, rel=0.012)
 
 
+@pytest.mark.slow
 def test_compression_changes_little():
     # Merged atoms (relative width 0.01 of the smoothing scale) versus the exact d atoms: the
     # error is second order in the width, 1.2e-5 at this point (9e-6 at α = d^0.3, 1.7e-5 at
@@ -101,6 +102,7 @@ def test_rank_collapse_closed_form():
     assert res.nonzero_fraction == 0.0
 
 
+@pytest.mark.slow
 def test_large_dimension_and_noiseless_points_converge():
     # d = 10⁴ (timing in benchmarks/bench_quadratic_se.py) and Δ = 0 (two compression passes).
     s = power_law_spectrum(10_000, 1.0)

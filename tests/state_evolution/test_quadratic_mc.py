@@ -218,6 +218,7 @@ def test_mc_standard_error_covers_the_k50_answer(global_seed):
     assert 0.65 <= ratio <= 1.5
 
 
+@pytest.mark.slow
 def test_adaptive_draws_meet_mc_rtol_and_are_reproducible():
     d, lam = 30, 0.3
     s = power_law_spectrum(d, 1.0)

@@ -76,6 +76,7 @@ def test_rank_collapse_probe_of_the_optimal_search():
     assert res.matrix_mse == pytest.approx(target_q, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_optimal_search_over_the_collapse_plateau():
     # The whole search at d = 400, n = 57 (it raised before): every probe converges. At α = 3.6e-4
     # the grid's large λ give Ŝ = 0, R = 2 mse_S = 2 Q* exactly, so R(λ*) cannot exceed that (the

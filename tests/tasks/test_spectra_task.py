@@ -44,6 +44,7 @@ def quadratic_tables():
     return tables, weights, teacher
 
 
+@pytest.mark.slow
 def test_quadratic_summary_is_the_learned_spectrum_next_to_its_prediction(quadratic_tables) -> None:
     tables, weights, teacher = quadratic_tables
     summary = tables.summary
@@ -96,6 +97,7 @@ def test_diagonal_sweep_noise_edges() -> None:
         )
 
 
+@pytest.mark.slow
 def test_pruning_lowers_the_risk_in_an_overfitting_phase() -> None:
     # d = 30 at the interpolation peak (n_eff = d, λ = 1/d): the learned noise bulk inflates the
     # error (spec §3), the regime of Corollary 2.
@@ -130,6 +132,7 @@ def test_pruning_lowers_the_risk_in_an_overfitting_phase() -> None:
     assert (table["cleaned_empirical_excess_risk"] < table["cleaned_se_excess_risk"] * 1.3).all()
 
 
+@pytest.mark.slow
 def test_diagonal_pruning_uses_the_stored_weights() -> None:
     d, n = 80, 80
     _, weights, teacher = _sweep("diagonal", "lasso", d, -1.0, [n], 1)
@@ -145,6 +148,7 @@ def test_diagonal_pruning_uses_the_stored_weights() -> None:
     assert row["empirical_delta"] == pytest.approx(estimate_noise_edge(theta_hat).noise_scale, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_diagonal_sure_cut_beats_the_noise_edge_in_phase_via() -> None:
     # d = 80, n = 400 (VIa at λ = 1/d): the noise edge δ√(2 log d) shrinks the learned coordinates
     # by ~3δ and barely helps (0.119 from 0.124 and 0.093 from 0.100 on replicates 0, 1); the SURE
@@ -166,6 +170,7 @@ def test_diagonal_sure_cut_beats_the_noise_edge_in_phase_via() -> None:
     assert (table["cleaned_empirical_excess_risk"] < 1.5 * table["optimal_excess_risk"]).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("model", "estimator", "d", "n_values"),
     [("quadratic", "convex", 8, [8, 24, 64]), ("diagonal", "lasso", 20, [10, 20, 60])],
@@ -207,6 +212,7 @@ def test_mismatched_inputs_are_refused() -> None:
         spectra_sweep("diagonal", "lasso", 10, 1.0, 0.5, -1.0, [5, 10], [pd.DataFrame()], [], pd.DataFrame(), seed=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("estimator", ["convex", "network"])
 def test_prune_with_the_stored_solution_equals_prune_with_the_refit(tmp_path, estimator) -> None:
     # d = 16 at the interpolation peak (λ = 1/d), two replicates. The refit reproduces the fit job

@@ -20,6 +20,7 @@ def _overlay(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_gpu_requests_and_device_flags_on_exactly_the_selected_fits(tmp_path: Path) -> None:
     command = snakemake_command(tmp_path / "work", str(_overlay(tmp_path)), "--dry-run", "--printshellcmds")
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True, env=snakemake_env())
@@ -58,6 +59,7 @@ def test_slurm_plugin_turns_the_gpu_resource_into_a_gpus_request() -> None:
     assert utils.set_gres_string(Job(0)) == ""
 
 
+@pytest.mark.slow
 def test_a_run_without_a_gpu_stops_before_any_job(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch", reason="without torch the check fails on the import instead")
     if torch.cuda.is_available():

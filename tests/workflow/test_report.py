@@ -37,6 +37,7 @@ def _embedded(html: str, path: Path) -> bool:
     return base64.b64encode(path.read_bytes()).decode() in html
 
 
+@pytest.mark.slow
 def test_report_embeds_every_figure_with_its_caption(report: Path, tiny_study: Path) -> None:
     html = report.read_text(encoding="utf-8")
     figures = sorted((tiny_study / "results" / "figures").glob("*.png"))
@@ -51,6 +52,7 @@ def test_report_embeds_every_figure_with_its_caption(report: Path, tiny_study: P
     assert re.search(r'"data_uri": "data:image/png;[^"]*filename=fig1_diagonal\.png;base64,', html)
 
 
+@pytest.mark.slow
 def test_report_holds_the_exponent_table_and_the_config(report: Path, tiny_study: Path) -> None:
     html = report.read_text(encoding="utf-8")
     tables = tiny_study / "results" / "tables"
@@ -65,6 +67,7 @@ def _browser() -> str | None:
     return next((shutil.which(name) for name in BROWSERS if shutil.which(name)), None)
 
 
+@pytest.mark.slow
 def test_report_renders_in_a_headless_browser(report: Path) -> None:
     browser = _browser()
     if browser is None:

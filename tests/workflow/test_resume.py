@@ -69,6 +69,7 @@ def _finished_outputs(output: str) -> set[str]:
     return {path for jobid in FINISHED.findall(output) for path in outputs[jobid]}
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_redoing_finished_jobs(run_snakemake, hash_results, tiny_study, tmp_path):
     workdir = tmp_path / "work"
     finished = _finished_outputs(_kill_after_first_jobs(workdir))

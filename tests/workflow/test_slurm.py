@@ -67,6 +67,7 @@ def slurm_cluster() -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.slurm
 def test_jobs_through_slurm_match_local_run(slurm_cluster, run_snakemake, hash_results, tiny_study, tmp_path):
     reference = hash_results(tiny_study)

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 from conftest import TINY_CONFIG, snakemake_command, snakemake_env
 
@@ -25,6 +26,7 @@ def _job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.slow
 def test_tiny_study_builds_every_figure_and_flags_convergence(tiny_study: Path) -> None:
     for model in ("diagonal", "quadratic"):
         for ext in ("pdf", "png"):
@@ -37,11 +39,13 @@ def test_tiny_study_builds_every_figure_and_flags_convergence(tiny_study: Path) 
         assert (table["n_converged"] <= table["n_replicates"]).all()
 
 
+@pytest.mark.slow
 def test_second_run_has_nothing_to_do(tiny_study: Path, run_snakemake) -> None:
     output = run_snakemake(tiny_study, "--cores", "2", "--dry-run", log_name="again")
     assert "Nothing to be done" in output
 
 
+@pytest.mark.slow
 def test_adding_a_lambda_runs_only_the_new_jobs(tiny_study: Path, tmp_path: Path) -> None:
     work = tmp_path / "work"
     shutil.copytree(tiny_study, work, symlinks=True)  # copy2 keeps mtimes: the copy is up to date
@@ -69,6 +73,7 @@ def test_adding_a_lambda_runs_only_the_new_jobs(tiny_study: Path, tmp_path: Path
     }
 
 
+@pytest.mark.slow
 def test_bad_config_fails_before_any_job(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("diagonal:\n  gamma: [0.4]\n")

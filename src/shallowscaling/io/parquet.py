@@ -5,6 +5,10 @@ folder and renamed over the target (``os.replace`` is atomic on POSIX). Bytes ar
 deterministic: rows and columns keep the caller's order, the pandas index is dropped, the
 writer options are fixed, and the provenance metadata holds no timestamps, hostnames or
 absolute paths.
+
+Files are created with the permissions of an ordinary ``open``: ``tempfile.mkstemp`` makes
+the temporary file 0600, so it is chmod-ed to ``0o666 & ~umask`` before the rename (0644
+under the usual umask 022).
 """
 
 from __future__ import annotations
@@ -27,6 +31,35 @@ __all__ = ["atomic_path", "read_provenance", "read_table", "write_table"]
 METADATA_KEY = b"shallowscaling"
 
 
+def _umask_by_setting() -> int:
+    # os.umask can only be read by setting it, which briefly changes it for every thread of the
+    # process; this is done once, at import, before any worker thread writes a file.
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+_IMPORT_UMASK = _umask_by_setting()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux reports it (``Umask:`` in the
+    process status, Linux 4.7+), otherwise the value read at import."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _IMPORT_UMASK
+
+
+def _file_mode() -> int:
+    """The mode ``open`` would give a new file: 0o666 less the umask."""
+    return 0o666 & ~_umask()
+
+
 class atomic_path:
     """Context manager yielding a temporary path that is renamed to ``path`` on success.
 
@@ -41,7 +74,10 @@ class atomic_path:
     def __enter__(self) -> Path:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=self.suffix, dir=self.path.parent)
-        os.close(fd)
+        try:
+            os.fchmod(fd, _file_mode())
+        finally:
+            os.close(fd)
         self.tmp = Path(name)
         return self.tmp
 
