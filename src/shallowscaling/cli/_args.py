@@ -50,7 +50,7 @@ def _schema_int(name: str, offset: int = 0):
 
 
 def _schema_real(name: str):
-    """A finite real flag bounded as the config key ``name`` (workflow/schemas/config.schema.yaml)."""
+    """A finite real flag bounded as the config key ``name`` (src/shallowscaling/resources/config.schema.yaml)."""
 
     def parse(text: str) -> float:
         value = _real()(text)
