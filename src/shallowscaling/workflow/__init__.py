@@ -1,0 +1,2 @@
+"""The pipeline layer: the study model (file names, sweeps, targets, jobs), the plan and the
+cluster resources of its jobs. Above config, numerics and io; below the command line."""
