@@ -1001,7 +1001,7 @@ def _run_exponents(args: argparse.Namespace) -> None:
 
 
 def _run_plan(args: argparse.Namespace) -> None:
-    from .tasks import plan
+    from .workflow import plan
 
     model_path = args.cost_model or plan.COST_MODEL_PATH
     if args.cost_model is not None:

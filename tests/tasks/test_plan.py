@@ -18,7 +18,7 @@ import yaml
 
 from shallowscaling.cli import main
 from shallowscaling.config import n_grid
-from shallowscaling.tasks import plan
+from shallowscaling.workflow import plan
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"

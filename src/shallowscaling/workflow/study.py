@@ -4,8 +4,9 @@ The rule files (``workflow/rules/*.smk``) take their ``output:``, ``log:`` and `
 strings from :data:`PATHS`, :data:`LOGS` and :data:`BENCHMARKS`, and their inputs and target
 lists from the functions below, which are pure functions of the validated config (a mapping) and,
 for input functions, of a job's wildcards (any mapping of wildcard name to its text, such as
-Snakemake's ``wildcards`` object or a dict). :func:`jobs` walks the same functions from the study's
-targets to every job, which is what ``shallowscaling plan`` estimates.
+Snakemake's ``wildcards`` object or a dict). :func:`shallowscaling.workflow.dag.jobs` walks the
+same functions from the study's targets to every job, which is what ``shallowscaling plan``
+estimates.
 
 A sweep point is a :class:`StudyPoint`; its derived quantities (n_eff, κ = log_d n_eff, λ = d^ℓ,
 the file stem) are computed once there.
@@ -14,13 +15,22 @@ the file stem) are computed once there.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from ..config import fig2_points, format_float, lam_value, n_eff_value, n_grid, tail_sweep
+from .paths import (
+    BENCHMARKS,
+    LOGS,
+    PATHS,
+    RULE_OUTPUTS,
+    SPECTRAL_FIGURE_TABLES,
+    WILDCARD_CONSTRAINTS,
+    _fill,
+    template,
+)
 
 __all__ = [
     "BENCHMARKS",
@@ -29,7 +39,6 @@ __all__ = [
     "PATHS",
     "RULE_OUTPUTS",
     "WILDCARD_CONSTRAINTS",
-    "Job",
     "StudyPoint",
     "all_targets",
     "exponent_fit_files",
@@ -37,8 +46,6 @@ __all__ = [
     "fig5_files",
     "fit_files",
     "fit_point_file",
-    "jobs",
-    "match_path",
     "point_stem",
     "pruning_files",
     "reference_files",
@@ -56,119 +63,6 @@ __all__ = [
 ]
 
 MODELS = ("diagonal", "quadratic")
-
-_STEM = "d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}"
-_REF = "d{d}_gamma{gamma}_noise{noise}"
-_EST = "{model}/{estimator}"
-
-#: Output path templates, by stage; wildcards in braces, spelled as in the file names.
-PATHS: dict[str, str] = {
-    "teacher": "results/teachers/{model}/d{d}_gamma{gamma}.parquet",
-    "fit": f"results/fits/{_EST}/{_STEM}_n{{n}}.parquet",
-    "weights": f"results/weights/{_EST}/{_STEM}_n{{n}}.parquet",
-    "solution": f"results/solutions/{_EST}/{_STEM}_n{{n}}.parquet",
-    "se": f"results/se/{{model}}/{_STEM}.parquet",
-    "bayes": f"results/se/{{model}}/bayes/{_REF}.parquet",
-    "optimal": f"results/se/{{model}}/optimal/{_REF}.parquet",
-    "spectra": f"results/spectra/{_EST}/{_STEM}.parquet",
-    "density": f"results/densities/{_EST}/{_STEM}.parquet",
-    "prune_point": f"results/pruning/points/{_EST}/{_STEM}_n{{n}}.parquet",
-    "pruning": f"results/pruning/{_EST}/{_STEM}.parquet",
-    "table": "results/tables/{table}_{model}.parquet",
-    "figure_pdf": "results/figures/{figure}_{model}.pdf",
-    "figure_png": "results/figures/{figure}_{model}.png",
-    "scaling_se": f"results/scaling/se/{{model}}/{_REF}.parquet",
-    "heatmap": "results/tables/heatmap.parquet",
-    "exponents": "results/tables/exponents.parquet",
-    "exponents_csv": "results/tables/exponents.csv",
-    "exponents_html": "results/tables/exponents.html",
-}
-
-#: Log file templates, by stage.
-LOGS: dict[str, str] = {
-    "teacher": "logs/teachers/{model}/d{d}_gamma{gamma}.log",
-    "fit": f"logs/fits/{_EST}/{_STEM}_n{{n}}.log",
-    "se": f"logs/se/{{model}}/{_STEM}.log",
-    "bayes": f"logs/se/{{model}}/bayes/{_REF}.log",
-    "optimal": f"logs/se/{{model}}/optimal/{_REF}.log",
-    "spectra": f"logs/spectra/{_EST}/{_STEM}.log",
-    "prune_point": f"logs/pruning/points/{_EST}/{_STEM}_n{{n}}.log",
-    "pruning": f"logs/pruning/{_EST}/{_STEM}.log",
-    "table": "logs/tables/{table}_{model}.log",
-    "figure": "logs/figures/{figure}_{model}.log",
-    "scaling_se": f"logs/scaling/se/{{model}}/{_REF}.log",
-    "heatmap": "logs/tables/heatmap.log",
-    "exponents": "logs/tables/exponents.log",
-}
-
-#: ``benchmark:`` file templates, by rule (the rules that have one; ``plan --calibrate`` reads them).
-BENCHMARKS: dict[str, str] = {
-    "state_evolution": f"benchmarks/rules/se/{{model}}/{_STEM}.tsv",
-    "bayes_optimal": f"benchmarks/rules/se/{{model}}/bayes/{_REF}.tsv",
-    "optimal_lam": f"benchmarks/rules/se/{{model}}/optimal/{_REF}.tsv",
-    "scaling_se": f"benchmarks/rules/scaling/se/{{model}}/{_REF}.tsv",
-    "scaling_heatmap": "benchmarks/rules/tables/heatmap.tsv",
-    "scaling_exponents": "benchmarks/rules/tables/exponents.tsv",
-    "fit": f"benchmarks/rules/fit/{_EST}/{_STEM}_n{{n}}.tsv",
-    "spectra": f"benchmarks/rules/spectra/{_EST}/{_STEM}.tsv",
-    "prune": f"benchmarks/rules/pruning/{_EST}/{_STEM}_n{{n}}.tsv",
-}
-
-_FLOAT = r"-?[0-9]+(\.[0-9]+)?"
-#: The workflow's wildcard constraints (common.smk's `wildcard_constraints:` and the rules' own).
-WILDCARD_CONSTRAINTS: dict[str, str] = {
-    "model": "diagonal|quadratic",
-    "estimator": "lasso|network|convex",
-    "d": r"[0-9]+",
-    "n": r"[0-9]+",
-    "gamma": _FLOAT,
-    "noise": _FLOAT,
-    "lam_exponent": _FLOAT,
-}
-_RULE_CONSTRAINTS = {
-    "collect_spectral_table": {"table": "spectra|pruning|fig2"},
-    "figure_spectral": {"figure": "fig2|fig6|fig7|fig8"},
-}
-#: Which collected table each spectral figure is drawn from.
-SPECTRAL_FIGURE_TABLES = {"fig2": "fig2", "fig6": "spectra", "fig7": "spectra", "fig8": "pruning"}
-
-
-def template(text: str, **values: Any) -> str:
-    """``text`` with the wildcards named in ``values`` filled in, the others left in braces."""
-    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
-
-
-def _fill(text: str, values: Mapping[str, Any]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), text)
-
-
-def _figure(name: str) -> dict[str, str]:
-    return {"pdf": template(PATHS["figure_pdf"], figure=name), "png": template(PATHS["figure_png"], figure=name)}
-
-
-#: Each rule's output templates, in the order of the rule's `output:` (the first names its wildcards).
-RULE_OUTPUTS: dict[str, dict[str, str]] = {
-    "teacher": {"teacher": PATHS["teacher"]},
-    "fit": {"fit": PATHS["fit"], "weights": PATHS["weights"], "solution": PATHS["solution"]},
-    "state_evolution": {"se": PATHS["se"]},
-    "bayes_optimal": {"bayes": PATHS["bayes"]},
-    "optimal_lam": {"optimal": PATHS["optimal"]},
-    "aggregate_fig3": {"table": template(PATHS["table"], table="fig3")},
-    "figure_fig3": _figure("fig3"),
-    "spectra": {"summary": PATHS["spectra"], "density": PATHS["density"]},
-    "prune": {"point": PATHS["prune_point"]},
-    "collect_pruning": {"pruning": PATHS["pruning"]},
-    "collect_spectral_table": {"table": PATHS["table"]},
-    "figure_spectral": _figure("{figure}"),
-    "scaling_se": {"se": PATHS["scaling_se"]},
-    "scaling_heatmap": {"heatmap": PATHS["heatmap"]},
-    "scaling_exponents": {"table": PATHS["exponents"], "csv": PATHS["exponents_csv"], "html": PATHS["exponents_html"]},
-    "figure_fig1": _figure("fig1"),
-    "figure_fig4": _figure("fig4"),
-    "aggregate_fig5": {"table": template(PATHS["table"], table="fig5")},
-    "figure_fig5": _figure("fig5"),
-}
-
 
 # --- a sweep point ------------------------------------------------------------------------------
 
@@ -558,69 +452,3 @@ def figure_table(wildcards: Mapping[str, Any] | Any) -> str:
     """The collected table a spectral figure is drawn from."""
     table = SPECTRAL_FIGURE_TABLES[_get(wildcards, "figure")]
     return _fill(PATHS["table"], {"table": table, "model": _get(wildcards, "model")})
-
-
-def _pattern(text: str, constraints: Mapping[str, str]) -> re.Pattern[str]:
-    parts, seen, last = [], set(), 0
-    for match in re.finditer(r"\{(\w+)\}", text):
-        parts.append(re.escape(text[last : match.start()]))
-        name = match.group(1)
-        if name in seen:
-            parts.append(f"(?P={name})")
-        else:
-            seen.add(name)
-            parts.append(f"(?P<{name}>{constraints.get(name, '.+')})")
-        last = match.end()
-    parts.append(re.escape(text[last:]))
-    return re.compile("".join(parts))
-
-
-_OUTPUT_PATTERNS = [
-    (rule, _pattern(text, {**WILDCARD_CONSTRAINTS, **_RULE_CONSTRAINTS.get(rule, {})}))
-    for rule, outputs in RULE_OUTPUTS.items()
-    for text in outputs.values()
-]
-
-
-def match_path(path: str) -> tuple[str, dict[str, str]]:
-    """The rule that writes ``path`` and the job's wildcards (in the order of the rule's first output)."""
-    found = []
-    for rule, pattern in _OUTPUT_PATTERNS:
-        match = pattern.fullmatch(path)
-        if match is not None:
-            found.append((rule, match.groupdict()))
-    rules = {rule for rule, _ in found}
-    if len(rules) != 1:
-        raise ValueError(f"{path!r} is written by {len(rules)} rules ({sorted(rules)}); expected exactly one")
-    rule, wildcards = found[0]
-    first = list(_pattern(next(iter(RULE_OUTPUTS[rule].values())), {}).groupindex)
-    return rule, {key: wildcards[key] for key in first}
-
-
-@dataclass(frozen=True)
-class Job:
-    """One job of the study: its rule and wildcards (as strings, exactly as in the paths)."""
-
-    rule: str
-    wildcards: Mapping[str, str]
-
-
-def jobs(config: Mapping[str, Any], targets: Sequence[str] | None = None) -> list[Job]:
-    """Every job the study runs from an empty folder (``rule all`` first, then its inputs' jobs,
-    breadth first), from :func:`rule_inputs`: what ``snakemake --dry-run`` lists."""
-    out = [Job("all", {})]
-    seen: set[tuple] = set()
-    queue = list(all_targets(config) if targets is None else targets)
-    while queue:
-        following = []
-        for path in queue:
-            rule, wildcards = match_path(path)
-            key = (rule, tuple(wildcards.items()))
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(Job(rule, wildcards))
-            for files in rule_inputs(config, rule, wildcards).values():
-                following.extend(files)
-        queue = following
-    return out
