@@ -10,6 +10,7 @@ from shallowscaling.config import check_cuda, se_n_grid, uses_cuda, validate_con
 from shallowscaling.errors import ConfigError
 from shallowscaling.tasks.exponents import check_scaling_config
 from shallowscaling.workflow import study
+from shallowscaling.workflow.resources import JobResources
 from shallowscaling.workflow.study import BENCHMARKS, LOGS, PATHS, template
 
 # Fail before any job runs, in one line naming the key, the value and what is allowed.
@@ -150,6 +151,20 @@ SPECTRA_MODULES = (
     "tasks/teacher.py",
     "tasks/spectra.py",
 )
+# Each job's SLURM requests (mem_mb, runtime): the 2σ upper prediction of the cost model
+# (shallowscaling/resources/cost_model.json) for the job itself, times `attempt`, so a retried job
+# gets twice, then three times as much. A profile's set-resources still overrides them.
+JOB_RESOURCES = JobResources(config)
+
+
+def rule_mem_mb(rule):
+    return JOB_RESOURCES.resource(rule, "mem_mb")
+
+
+def rule_runtime(rule):
+    return JOB_RESOURCES.resource(rule, "runtime")
+
+
 def sweep_n(wildcards):
     """The simulated sample sizes of the sweep a job belongs to (study.sweep_n)."""
     return study.sweep_n(config, wildcards)

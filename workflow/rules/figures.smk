@@ -9,6 +9,9 @@ rule aggregate_fig3:
         template(PATHS["table"], table="fig3"),
     log:
         template(LOGS["table"], table="fig3"),
+    resources:
+        mem_mb=rule_mem_mb("aggregate_fig3"),
+        runtime=rule_runtime("aggregate_fig3"),
     params:
         code=code_hash("io", "tasks/aggregate.py"),
     shell:
@@ -29,6 +32,9 @@ rule figure_fig3:
         ),
     log:
         template(LOGS["figure"], figure="fig3"),
+    resources:
+        mem_mb=rule_mem_mb("figure_fig3"),
+        runtime=rule_runtime("figure_fig3"),
     params:
         dpi=config["figures"]["dpi"],
         code=code_hash("rates.py", "figures"),

@@ -10,6 +10,9 @@ rule state_evolution:
         LOGS["se"],
     benchmark:
         BENCHMARKS["state_evolution"]
+    resources:
+        mem_mb=rule_mem_mb("state_evolution"),
+        runtime=rule_runtime("state_evolution"),
     params:
         n=lambda w: " ".join(
             map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
@@ -36,6 +39,9 @@ rule bayes_optimal:
         LOGS["bayes"],
     benchmark:
         BENCHMARKS["bayes_optimal"]
+    resources:
+        mem_mb=rule_mem_mb("bayes_optimal"),
+        runtime=rule_runtime("bayes_optimal"),
     params:
         n=lambda w: " ".join(
             map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
@@ -60,6 +66,9 @@ rule optimal_lam:
         LOGS["optimal"],
     benchmark:
         BENCHMARKS["optimal_lam"]
+    resources:
+        mem_mb=rule_mem_mb("optimal_lam"),
+        runtime=rule_runtime("optimal_lam"),
     params:
         n=lambda w: " ".join(
             map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))

@@ -13,6 +13,9 @@ rule scaling_se:
         LOGS["scaling_se"],
     benchmark:
         BENCHMARKS["scaling_se"]
+    resources:
+        mem_mb=rule_mem_mb("scaling_se"),
+        runtime=rule_runtime("scaling_se"),
     params:
         kappa=" ".join(str(SCALING["grid"]["kappa"][k]) for k in ("start", "stop", "num")),
         lam=" ".join(str(SCALING["grid"]["lam_exponent"][k]) for k in ("start", "stop", "num")),
@@ -40,6 +43,9 @@ rule scaling_heatmap:
         LOGS["heatmap"],
     benchmark:
         BENCHMARKS["scaling_heatmap"]
+    resources:
+        mem_mb=rule_mem_mb("scaling_heatmap"),
+        runtime=rule_runtime("scaling_heatmap"),
     params:
         margin=SCALING["margin"],
         tol=SCALING["tol"],
@@ -74,6 +80,9 @@ rule scaling_exponents:
         LOGS["exponents"],
     benchmark:
         BENCHMARKS["scaling_exponents"]
+    resources:
+        mem_mb=rule_mem_mb("scaling_exponents"),
+        runtime=rule_runtime("scaling_exponents"),
     params:
         seed=config["seed"],
         resamples=SCALING["bootstrap"]["resamples"],
@@ -101,6 +110,9 @@ rule figure_fig1:
         ),
     log:
         template(LOGS["figure"], figure="fig1"),
+    resources:
+        mem_mb=rule_mem_mb("figure_fig1"),
+        runtime=rule_runtime("figure_fig1"),
     params:
         dpi=config["figures"]["dpi"],
         code=code_hash("rates.py", "figures"),
@@ -122,6 +134,9 @@ rule figure_fig4:
         ),
     log:
         template(LOGS["figure"], figure="fig4"),
+    resources:
+        mem_mb=rule_mem_mb("figure_fig4"),
+        runtime=rule_runtime("figure_fig4"),
     params:
         dpi=config["figures"]["dpi"],
         code=code_hash("rates.py", "figures"),
@@ -138,6 +153,9 @@ rule aggregate_fig5:
         template(PATHS["table"], table="fig5"),
     log:
         template(LOGS["table"], table="fig5"),
+    resources:
+        mem_mb=rule_mem_mb("aggregate_fig5"),
+        runtime=rule_runtime("aggregate_fig5"),
     params:
         code=code_hash("io", "tasks/aggregate.py"),
     shell:
@@ -158,6 +176,9 @@ rule figure_fig5:
         ),
     log:
         template(LOGS["figure"], figure="fig5"),
+    resources:
+        mem_mb=rule_mem_mb("figure_fig5"),
+        runtime=rule_runtime("figure_fig5"),
     params:
         dpi=config["figures"]["dpi"],
         code=code_hash("rates.py", "figures"),

@@ -6,6 +6,9 @@ rule teacher:
         PATHS["teacher"],
     log:
         LOGS["teacher"],
+    resources:
+        mem_mb=rule_mem_mb("teacher"),
+        runtime=rule_runtime("teacher"),
     params:
         seed=config["seed"],
         replicates=lambda w: config[w.model]["replicates"],
@@ -54,6 +57,8 @@ rule fit:
     threads: 1
     # One GPU for the fits quadratic.device sends to CUDA (docs/cluster.md, GPUs), none otherwise.
     resources:
+        mem_mb=rule_mem_mb("fit"),
+        runtime=rule_runtime("fit"),
         gpu=gpus,
     shell:
         THREADS_ENV + " python -m shallowscaling fit {wildcards.model} --estimator {wildcards.estimator}"

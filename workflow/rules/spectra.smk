@@ -17,6 +17,9 @@ rule spectra:
         LOGS["spectra"],
     benchmark:
         BENCHMARKS["spectra"]
+    resources:
+        mem_mb=rule_mem_mb("spectra"),
+        runtime=rule_runtime("spectra"),
     params:
         n=lambda w: " ".join(map(str, sweep_n(w))),
         seed=config["seed"],
@@ -47,6 +50,9 @@ rule prune:
         LOGS["prune_point"],
     benchmark:
         BENCHMARKS["prune"]
+    resources:
+        mem_mb=rule_mem_mb("prune"),
+        runtime=rule_runtime("prune"),
     params:
         seed=config["seed"],
         normalization=config["normalization"],
@@ -73,6 +79,9 @@ rule collect_pruning:
         PATHS["pruning"],
     log:
         LOGS["pruning"],
+    resources:
+        mem_mb=rule_mem_mb("collect_pruning"),
+        runtime=rule_runtime("collect_pruning"),
     params:
         code=code_hash("io"),
     shell:
@@ -88,6 +97,9 @@ rule collect_spectral_table:
         table="spectra|pruning|fig2",
     log:
         LOGS["table"],
+    resources:
+        mem_mb=rule_mem_mb("collect_spectral_table"),
+        runtime=rule_runtime("collect_spectral_table"),
     params:
         code=code_hash("io"),
     shell:
@@ -109,6 +121,9 @@ rule figure_spectral:
         figure="fig2|fig6|fig7|fig8",
     log:
         LOGS["figure"],
+    resources:
+        mem_mb=rule_mem_mb("figure_spectral"),
+        runtime=rule_runtime("figure_spectral"),
     params:
         dpi=config["figures"]["dpi"],
         lam_exponent=lambda w: (

@@ -125,3 +125,65 @@ def _point_resources(group: pd.DataFrame, cost_model: Mapping[str, Any]) -> list
         f'    runtime: "attempt * (lambda first: first(first({_mapping(runtime)}.get({key}, '
         f'[(0, [(0, {RUNTIME_FLOOR_MIN})])]), int(wildcards.d)), int(wildcards.n)))({first})"',
     ]
+
+
+# --- the rules' `resources:` callables --------------------------------------------------------------
+
+
+class JobResources:
+    """Each job's SLURM requests, from the cost model, for the rules' ``resources:``.
+
+    A job asks for the 2σ upper prediction of its own run time and peak memory (rounded up to two
+    significant digits, at least :data:`RUNTIME_FLOOR_MIN` minutes and :data:`MEM_FLOOR_MB` MB),
+    times ``attempt``: the values ``plan --resources`` tabulates, for the job itself rather than
+    the largest job of its table row. Predictions are made once per job and kept.
+
+    Parameters
+    ----------
+    config : mapping
+        The validated study config (the workflow's ``config``).
+    cost_model : str or Path, optional
+        A cost-model JSON file (default: the shipped one, ``shallowscaling/resources/cost_model.json``).
+    """
+
+    def __init__(self, config: Mapping[str, Any], cost_model: Any = None) -> None:
+        self._config = config
+        self._path = cost_model
+        self._model: dict[str, Any] | None = None
+        self._cache: dict[tuple, dict[str, int]] = {}
+
+    def requests(self, rule: str, wildcards: Mapping[str, str]) -> dict[str, int]:
+        """``{"mem_mb": ..., "runtime": ...}`` of one job at its first attempt."""
+        key = (rule, tuple(sorted(wildcards.items())))
+        if self._model is None:
+            # The first job: predict every job of the study at once (one model evaluation per
+            # cost class rather than per job).
+            from .costs import COST_MODEL_PATH, load_cost_model
+            from .dag import jobs
+
+            self._model = load_cost_model(self._path or COST_MODEL_PATH)
+            self._predict([job for job in jobs(self._config) if job.rule not in TARGET_RULES])
+        if key not in self._cache:
+            from .dag import Job
+
+            self._predict([Job(rule, dict(wildcards))])  # a job outside the study's targets
+        return self._cache[key]
+
+    def _predict(self, jobs: list) -> None:
+        from .plan import estimate_plan
+
+        frame = estimate_plan(jobs, self._config, self._model).jobs
+        minutes = frame["seconds"] * np.exp(RESOURCE_SIGMAS * frame["seconds_log_sd"]) / 60.0
+        memory = frame["max_rss_mb"] * np.exp(RESOURCE_SIGMAS * frame["max_rss_log_sd"])
+        for job, m, t in zip(jobs, memory, minutes, strict=True):
+            key = (job.rule, tuple(sorted(job.wildcards.items())))
+            self._cache[key] = {"mem_mb": _ceil(m, MEM_FLOOR_MB), "runtime": _ceil(t, RUNTIME_FLOOR_MIN)}
+
+    def resource(self, rule: str, name: str):
+        """The callable ``(wildcards, attempt) -> int`` of resource ``name`` (mem_mb, runtime) of ``rule``."""
+
+        def request(wildcards, attempt: int) -> int:
+            return attempt * self.requests(rule, dict(wildcards.items()))[name]
+
+        request.__name__ = f"{rule}_{name}"
+        return request
