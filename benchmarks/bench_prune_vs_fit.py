@@ -3,7 +3,7 @@
 Run: ``python benchmarks/bench_prune_vs_fit.py RESULTS_DIR`` where RESULTS_DIR is a Snakemake
 working directory (or its ``benchmarks/`` folder) after a run. Reads the ``benchmark:`` files of
 the ``fit`` (``benchmarks/rules/fit/...``) and ``prune`` (``benchmarks/rules/pruning/...``) rules
-with :func:`shallowscaling.tasks.plan.read_benchmarks` (the same rule patterns and dedicated-core
+with :func:`shallowscaling.workflow.calibration.read_benchmarks` (the same rule patterns and dedicated-core
 seconds as the cost-model calibration) and prints, per model and in total, the number of jobs,
 the seconds of each rule and prune/fit. Since the prune job reads the fit job's stored solution
 instead of refitting, the target is prune < 10 % of the fits at the default study. The fits
@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from shallowscaling.tasks.plan import read_benchmarks
+from shallowscaling.workflow.calibration import read_benchmarks
 
 #: The target of the stored-solution prune job: its total time below this fraction of the fits'.
 TARGET_RATIO = 0.10

@@ -1,4 +1,4 @@
-"""Regenerate ``workflow/resources/cost_model.json``: the runs its calibration was fitted to.
+"""Regenerate ``src/shallowscaling/resources/cost_model.json``: the runs its calibration was fitted to.
 
 Three Snakemake runs, each into its own folder under WORKDIR, then ``shallowscaling plan
 --calibrate`` over their ``benchmarks/`` folders (each with the overlays it ran with):
@@ -26,28 +26,41 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shallowscaling.config import format_float
+from shallowscaling.workflow.study import PATHS, StudyPoint, template
+
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "configs" / "paper.yaml"
 
+
+def _point(model: str, d: int, ell: float, n: int | None = None, estimator: str | None = None) -> StudyPoint:
+    """A point of the calibration runs: γ = 1, Δ = 0.5."""
+    return StudyPoint(model, estimator, d, 1.0, 0.5, ell, n)
+
+
+def _reference(kind: str, model: str, d: int) -> str:
+    """A Bayes-optimal (`bayes`) or optimal-λ (`optimal`) SE curve of the calibration runs."""
+    return template(PATHS[kind], model=model, d=d, gamma=format_float(1.0), noise=format_float(0.5))
+
+
 LARGER_TARGETS = [
-    *(f"results/fits/quadratic/convex/d{d}_gamma1_noise0.5_lexp{ell}_n{n}.parquet"
-      for d, ell, n in [(120, "-1", 1030), (120, "0", 5500), (120, "0.5", 37000), (160, "-1", 1600),
-                        (160, "-1", 25600), (160, "0", 9400), (160, "0.5", 70000), (200, "-1", 2000),
-                        (200, "0", 12000), (200, "0.5", 115000)]),
-    *(f"results/fits/diagonal/lasso/d800_gamma1_noise0.5_lexp{ell}_n{n}.parquet"
-      for ell, n in [("-1", 800), ("-1", 3000), ("0", 100000), ("0.5", 30000)]),
-    "results/spectra/quadratic/convex/d200_gamma1_noise0.5_lexp0.5.parquet",
-    "results/spectra/quadratic/convex/d200_gamma1_noise0.5_lexp0.parquet",
-    *(f"results/se/quadratic/d{d}_gamma1_noise0.5_lexp{ell}.parquet" for d in (200, 400) for ell in ("-1", "0.5")),
+    *(_point("quadratic", d, ell, n, "convex").path("fit")
+      for d, ell, n in [(120, -1, 1030), (120, 0, 5500), (120, 0.5, 37000), (160, -1, 1600),
+                        (160, -1, 25600), (160, 0, 9400), (160, 0.5, 70000), (200, -1, 2000),
+                        (200, 0, 12000), (200, 0.5, 115000)]),
+    *(_point("diagonal", 800, ell, n, "lasso").path("fit")
+      for ell, n in [(-1, 800), (-1, 3000), (0, 100000), (0.5, 30000)]),
+    _point("quadratic", 200, 0.5, estimator="convex").path("spectra"),
+    _point("quadratic", 200, 0, estimator="convex").path("spectra"),
+    *(_point("quadratic", d, ell).path("se") for d in (200, 400) for ell in (-1, 0.5)),
 ]  # fmt: skip
 PAPER_TARGETS = [
-    *(f"results/se/quadratic/d{d}_gamma1_noise0.5_lexp{ell}.parquet"
-      for d in (100, 200, 400, 800) for ell in ("-1", "0", "0.5")),
-    *(f"results/se/quadratic/bayes/d{d}_gamma1_noise0.5.parquet" for d in (100, 200, 400, 800)),
-    *(f"results/se/quadratic/optimal/d{d}_gamma1_noise0.5.parquet" for d in (100, 200)),
-    *(f"results/se/diagonal/d800_gamma1_noise0.5_lexp{ell}.parquet" for ell in ("-1", "0", "0.5")),
-    "results/se/diagonal/bayes/d800_gamma1_noise0.5.parquet",
-    "results/se/diagonal/optimal/d800_gamma1_noise0.5.parquet",
+    *(_point("quadratic", d, ell).path("se") for d in (100, 200, 400, 800) for ell in (-1, 0, 0.5)),
+    *(_reference("bayes", "quadratic", d) for d in (100, 200, 400, 800)),
+    *(_reference("optimal", "quadratic", d) for d in (100, 200)),
+    *(_point("diagonal", 800, ell).path("se") for ell in (-1, 0, 0.5)),
+    _reference("bayes", "diagonal", 800),
+    _reference("optimal", "diagonal", 800),
 ]  # fmt: skip
 
 

@@ -255,7 +255,7 @@ def _check_fig2_points(config: Mapping[str, Any]) -> None:
 _FLOAT = 8
 #: d × d float64 matrices a quadratic fit holds at once besides its design: the teacher S*, the
 #: iterate, its previous value (momentum), the gradient, and eigh's eigenvectors and workspace.
-#: An estimate from estimators/psd_convex.py; the measured peaks are in workflow/resources.
+#: An estimate from estimators/psd_convex.py; the measured peaks are in the cost model (resources/cost_model.json).
 QUADRATIC_DXD_COPIES = 8
 #: d × d float64 matrices of the quadratic Monte-Carlo SE: the GOE draw, the teacher and eigh's
 #: eigenvectors and workspace.

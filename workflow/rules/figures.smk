@@ -3,14 +3,15 @@
 
 rule aggregate_fig3:
     input:
-        fits=lambda w: fit_files(w.model),
-        se=lambda w: se_files(w.model) + reference_files(w.model, "bayes") + reference_files(w.model, "optimal"),
+        fits=rule_input("aggregate_fig3", "fits"),
+        se=rule_input("aggregate_fig3", "se"),
     output:
-        "results/tables/fig3_{model}.parquet",
-    conda:
-        CONDA_ENV
+        template(PATHS["table"], table="fig3"),
     log:
-        "logs/tables/fig3_{model}.log",
+        template(LOGS["table"], table="fig3"),
+    resources:
+        mem_mb=rule_mem_mb("aggregate_fig3"),
+        runtime=rule_runtime("aggregate_fig3"),
     params:
         code=rule_code("aggregate_fig3"),
     shell:
@@ -20,19 +21,20 @@ rule aggregate_fig3:
 
 rule figure_fig3:
     input:
-        "results/tables/fig3_{model}.parquet",
+        template(PATHS["table"], table="fig3"),
     output:
-        pdf="results/figures/fig3_{model}.pdf",
+        pdf=template(PATHS["figure_pdf"], figure="fig3"),
         png=report(
-            "results/figures/fig3_{model}.png",
+            template(PATHS["figure_png"], figure="fig3"),
             caption="../report/fig3.rst",
             category="Risk curves",
             labels={"figure": "Figure 3", "model": "{model}"},
         ),
-    conda:
-        CONDA_ENV
     log:
-        "logs/figures/fig3_{model}.log",
+        template(LOGS["figure"], figure="fig3"),
+    resources:
+        mem_mb=rule_mem_mb("figure_fig3"),
+        runtime=rule_runtime("figure_fig3"),
     params:
         dpi=config["figures"]["dpi"],
         code=rule_code("figure_fig3"),

@@ -3,15 +3,16 @@
 
 rule state_evolution:
     input:
-        teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+        teacher=PATHS["teacher"],
     output:
-        "results/se/{model}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.parquet",
-    conda:
-        CONDA_ENV
+        PATHS["se"],
     log:
-        "logs/se/{model}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.log",
+        LOGS["se"],
     benchmark:
-        "benchmarks/rules/se/{model}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.tsv"
+        BENCHMARKS["state_evolution"]
+    resources:
+        mem_mb=rule_mem_mb("state_evolution"),
+        runtime=rule_runtime("state_evolution"),
     params:
         n=lambda w: " ".join(
             map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
@@ -31,15 +32,16 @@ rule state_evolution:
 
 rule bayes_optimal:
     input:
-        teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+        teacher=PATHS["teacher"],
     output:
-        "results/se/{model}/bayes/d{d}_gamma{gamma}_noise{noise}.parquet",
-    conda:
-        CONDA_ENV
+        PATHS["bayes"],
     log:
-        "logs/se/{model}/bayes/d{d}_gamma{gamma}_noise{noise}.log",
+        LOGS["bayes"],
     benchmark:
-        "benchmarks/rules/se/{model}/bayes/d{d}_gamma{gamma}_noise{noise}.tsv"
+        BENCHMARKS["bayes_optimal"]
+    resources:
+        mem_mb=rule_mem_mb("bayes_optimal"),
+        runtime=rule_runtime("bayes_optimal"),
     params:
         n=lambda w: " ".join(
             map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
@@ -57,15 +59,16 @@ rule bayes_optimal:
 
 rule optimal_lam:
     input:
-        teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+        teacher=PATHS["teacher"],
     output:
-        "results/se/{model}/optimal/d{d}_gamma{gamma}_noise{noise}.parquet",
-    conda:
-        CONDA_ENV
+        PATHS["optimal"],
     log:
-        "logs/se/{model}/optimal/d{d}_gamma{gamma}_noise{noise}.log",
+        LOGS["optimal"],
     benchmark:
-        "benchmarks/rules/se/{model}/optimal/d{d}_gamma{gamma}_noise{noise}.tsv"
+        BENCHMARKS["optimal_lam"]
+    resources:
+        mem_mb=rule_mem_mb("optimal_lam"),
+        runtime=rule_runtime("optimal_lam"),
     params:
         n=lambda w: " ".join(
             map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))

@@ -1,6 +1,6 @@
 # Scaling laws (spec §3, §6): SE across the phase diagram → heat map and exponent table →
 # Figures 1 and 4; Figure 5 (Figure 3 at Δ = 0) reuses the fit / SE rules and Figure 3's drawing.
-# Helpers and targets: the "scaling stage" section of common.smk.
+# File names and targets: shallowscaling.workflow.study; the rest: the "scaling stage" section of common.smk.
 
 
 report: "../report/workflow.rst"
@@ -8,13 +8,14 @@ report: "../report/workflow.rst"
 
 rule scaling_se:
     output:
-        "results/scaling/se/{model}/d{d}_gamma{gamma}_noise{noise}.parquet",
-    conda:
-        CONDA_ENV
+        PATHS["scaling_se"],
     log:
-        "logs/scaling/se/{model}/d{d}_gamma{gamma}_noise{noise}.log",
+        LOGS["scaling_se"],
     benchmark:
-        "benchmarks/rules/scaling/se/{model}/d{d}_gamma{gamma}_noise{noise}.tsv"
+        BENCHMARKS["scaling_se"]
+    resources:
+        mem_mb=rule_mem_mb("scaling_se"),
+        runtime=rule_runtime("scaling_se"),
     params:
         kappa=" ".join(str(SCALING["grid"]["kappa"][k]) for k in ("start", "stop", "num")),
         lam=" ".join(str(SCALING["grid"]["lam_exponent"][k]) for k in ("start", "stop", "num")),
@@ -37,13 +38,14 @@ rule scaling_heatmap:
     input:
         scaling_se_files(),
     output:
-        "results/tables/heatmap.parquet",
-    conda:
-        CONDA_ENV
+        PATHS["heatmap"],
     log:
-        "logs/tables/heatmap.log",
+        LOGS["heatmap"],
     benchmark:
-        "benchmarks/rules/tables/heatmap.tsv"
+        BENCHMARKS["scaling_heatmap"]
+    resources:
+        mem_mb=rule_mem_mb("scaling_heatmap"),
+        runtime=rule_runtime("scaling_heatmap"),
     params:
         margin=SCALING["margin"],
         tol=SCALING["tol"],
@@ -61,25 +63,26 @@ rule scaling_exponents:
         se=scaling_se_files(),
         fits=exponent_fit_files(),
     output:
-        table="results/tables/exponents.parquet",
+        table=PATHS["exponents"],
         csv=report(
-            "results/tables/exponents.csv",
+            PATHS["exponents_csv"],
             caption="../report/exponents.rst",
             category="Scaling exponents",
             labels={"table": "exponents", "format": "CSV"},
         ),
         html=report(
-            "results/tables/exponents.html",
+            PATHS["exponents_html"],
             caption="../report/exponents.rst",
             category="Scaling exponents",
             labels={"table": "exponents", "format": "HTML"},
         ),
-    conda:
-        CONDA_ENV
     log:
-        "logs/tables/exponents.log",
+        LOGS["exponents"],
     benchmark:
-        "benchmarks/rules/tables/exponents.tsv"
+        BENCHMARKS["scaling_exponents"]
+    resources:
+        mem_mb=rule_mem_mb("scaling_exponents"),
+        runtime=rule_runtime("scaling_exponents"),
     params:
         seed=config["seed"],
         resamples=SCALING["bootstrap"]["resamples"],
@@ -96,19 +99,20 @@ rule scaling_exponents:
 
 rule figure_fig1:
     input:
-        "results/tables/heatmap.parquet",
+        PATHS["heatmap"],
     output:
-        pdf="results/figures/fig1_{model}.pdf",
+        pdf=template(PATHS["figure_pdf"], figure="fig1"),
         png=report(
-            "results/figures/fig1_{model}.png",
+            template(PATHS["figure_png"], figure="fig1"),
             caption="../report/fig1.rst",
             category="Phase diagrams",
             labels={"figure": "Figure 1", "model": "{model}"},
         ),
-    conda:
-        CONDA_ENV
     log:
-        "logs/figures/fig1_{model}.log",
+        template(LOGS["figure"], figure="fig1"),
+    resources:
+        mem_mb=rule_mem_mb("figure_fig1"),
+        runtime=rule_runtime("figure_fig1"),
     params:
         dpi=config["figures"]["dpi"],
         code=rule_code("figure_fig1"),
@@ -119,19 +123,20 @@ rule figure_fig1:
 
 rule figure_fig4:
     input:
-        "results/tables/heatmap.parquet",
+        PATHS["heatmap"],
     output:
-        pdf="results/figures/fig4_{model}.pdf",
+        pdf=template(PATHS["figure_pdf"], figure="fig4"),
         png=report(
-            "results/figures/fig4_{model}.png",
+            template(PATHS["figure_png"], figure="fig4"),
             caption="../report/fig4.rst",
             category="Phase diagrams",
             labels={"figure": "Figure 4", "model": "{model}"},
         ),
-    conda:
-        CONDA_ENV
     log:
-        "logs/figures/fig4_{model}.log",
+        template(LOGS["figure"], figure="fig4"),
+    resources:
+        mem_mb=rule_mem_mb("figure_fig4"),
+        runtime=rule_runtime("figure_fig4"),
     params:
         dpi=config["figures"]["dpi"],
         code=rule_code("figure_fig4"),
@@ -142,14 +147,15 @@ rule figure_fig4:
 
 rule aggregate_fig5:
     input:
-        fits=lambda w: fig5_files(w.model, "fits"),
-        se=lambda w: fig5_files(w.model, "se"),
+        fits=rule_input("aggregate_fig5", "fits"),
+        se=rule_input("aggregate_fig5", "se"),
     output:
-        "results/tables/fig5_{model}.parquet",
-    conda:
-        CONDA_ENV
+        template(PATHS["table"], table="fig5"),
     log:
-        "logs/tables/fig5_{model}.log",
+        template(LOGS["table"], table="fig5"),
+    resources:
+        mem_mb=rule_mem_mb("aggregate_fig5"),
+        runtime=rule_runtime("aggregate_fig5"),
     params:
         code=rule_code("aggregate_fig5"),
     shell:
@@ -159,19 +165,20 @@ rule aggregate_fig5:
 
 rule figure_fig5:
     input:
-        "results/tables/fig5_{model}.parquet",
+        template(PATHS["table"], table="fig5"),
     output:
-        pdf="results/figures/fig5_{model}.pdf",
+        pdf=template(PATHS["figure_pdf"], figure="fig5"),
         png=report(
-            "results/figures/fig5_{model}.png",
+            template(PATHS["figure_png"], figure="fig5"),
             caption="../report/fig5.rst",
             category="Risk curves",
             labels={"figure": "Figure 5", "model": "{model}"},
         ),
-    conda:
-        CONDA_ENV
     log:
-        "logs/figures/fig5_{model}.log",
+        template(LOGS["figure"], figure="fig5"),
+    resources:
+        mem_mb=rule_mem_mb("figure_fig5"),
+        runtime=rule_runtime("figure_fig5"),
     params:
         dpi=config["figures"]["dpi"],
         code=rule_code("figure_fig5"),

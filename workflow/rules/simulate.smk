@@ -3,11 +3,12 @@
 
 rule teacher:
     output:
-        "results/teachers/{model}/d{d}_gamma{gamma}.parquet",
-    conda:
-        CONDA_ENV
+        PATHS["teacher"],
     log:
-        "logs/teachers/{model}/d{d}_gamma{gamma}.log",
+        LOGS["teacher"],
+    resources:
+        mem_mb=rule_mem_mb("teacher"),
+        runtime=rule_runtime("teacher"),
     params:
         seed=config["seed"],
         replicates=lambda w: config[w.model]["replicates"],
@@ -30,17 +31,15 @@ rule teacher:
 # file is simpler than two rules that differ by one output.
 rule fit:
     input:
-        teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+        teacher=PATHS["teacher"],
     output:
-        fit="results/fits/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
-        weights="results/weights/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
-        solution="results/solutions/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
-    conda:
-        CONDA_ENV
+        fit=PATHS["fit"],
+        weights=PATHS["weights"],
+        solution=PATHS["solution"],
     log:
-        "logs/fits/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.log",
+        LOGS["fit"],
     benchmark:
-        "benchmarks/rules/fit/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.tsv"
+        BENCHMARKS["fit"]
     params:
         seed=config["seed"],
         replicates=lambda w: config[w.model]["replicates"],
@@ -58,6 +57,8 @@ rule fit:
     threads: 1
     # One GPU for the fits quadratic.device sends to CUDA (docs/cluster.md, GPUs), none otherwise.
     resources:
+        mem_mb=rule_mem_mb("fit"),
+        runtime=rule_runtime("fit"),
         gpu=gpus,
     shell:
         THREADS_ENV + " python -m shallowscaling fit {wildcards.model} --estimator {wildcards.estimator}"

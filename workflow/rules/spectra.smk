@@ -2,23 +2,24 @@
 # one `spectra` job per sweep; one `prune` job per point (n) of a weak-λ sweep (the quadratic model
 # reads the fit job's stored eigenpairs of Ŝ: no solve), stacked per sweep by `collect_pruning`;
 # tables; Figures 2, 6, 7, 8.
-# Their helpers (target lists) live in common.smk.
+# File names and inputs: shallowscaling.workflow.study; the wrappers: common.smk.
 
 
 rule spectra:
     input:
-        teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
-        weights=lambda w: sweep_point_files(w, "weights"),
-        fits=lambda w: sweep_point_files(w, "fits"),
+        teacher=PATHS["teacher"],
+        weights=rule_input("spectra", "weights"),
+        fits=rule_input("spectra", "fits"),
     output:
-        summary="results/spectra/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.parquet",
-        density="results/densities/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.parquet",
-    conda:
-        CONDA_ENV
+        summary=PATHS["spectra"],
+        density=PATHS["density"],
     log:
-        "logs/spectra/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.log",
+        LOGS["spectra"],
     benchmark:
-        "benchmarks/rules/spectra/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.tsv"
+        BENCHMARKS["spectra"]
+    resources:
+        mem_mb=rule_mem_mb("spectra"),
+        runtime=rule_runtime("spectra"),
     params:
         n=lambda w: " ".join(map(str, sweep_n(w))),
         seed=config["seed"],
@@ -38,19 +39,20 @@ rule spectra:
 
 rule prune:
     input:
-        teacher="results/teachers/{model}/d{d}_gamma{gamma}.parquet",
-        weights="results/weights/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
+        teacher=PATHS["teacher"],
+        weights=PATHS["weights"],
         # Quadratic only: the diagonal prune reads θ̂ from `weights` (its solution file has no rows).
-        solution=lambda w: fit_point_file(w, "solutions") if w.model == "quadratic" else [],
-        fits=lambda w: fit_point_file(w, "fits") if w.model == "quadratic" else [],
+        solution=rule_input("prune", "solution"),
+        fits=rule_input("prune", "fits"),
     output:
-        "results/pruning/points/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.parquet",
-    conda:
-        CONDA_ENV
+        PATHS["prune_point"],
     log:
-        "logs/pruning/points/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.log",
+        LOGS["prune_point"],
     benchmark:
-        "benchmarks/rules/pruning/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}_n{n}.tsv"
+        BENCHMARKS["prune"]
+    resources:
+        mem_mb=rule_mem_mb("prune"),
+        runtime=rule_runtime("prune"),
     params:
         seed=config["seed"],
         normalization=config["normalization"],
@@ -72,13 +74,14 @@ rule prune:
 # The sweep's table, its points stacked in n order: the rows `prune --n N1 N2 ...` writes in one job.
 rule collect_pruning:
     input:
-        lambda w: sweep_point_files(w, "pruning/points"),
+        rule_input("collect_pruning", "inputs"),
     output:
-        "results/pruning/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.parquet",
-    conda:
-        CONDA_ENV
+        PATHS["pruning"],
     log:
-        "logs/pruning/{model}/{estimator}/d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}.log",
+        LOGS["pruning"],
+    resources:
+        mem_mb=rule_mem_mb("collect_pruning"),
+        runtime=rule_runtime("collect_pruning"),
     params:
         code=rule_code("collect_pruning"),
     shell:
@@ -87,15 +90,16 @@ rule collect_pruning:
 
 rule collect_spectral_table:
     input:
-        lambda w: COLLECTED_TABLES[w.table](w.model),
+        rule_input("collect_spectral_table", "inputs"),
     output:
-        "results/tables/{table}_{model}.parquet",
+        PATHS["table"],
     wildcard_constraints:
         table="spectra|pruning|fig2",
-    conda:
-        CONDA_ENV
     log:
-        "logs/tables/{table}_{model}.log",
+        LOGS["table"],
+    resources:
+        mem_mb=rule_mem_mb("collect_spectral_table"),
+        runtime=rule_runtime("collect_spectral_table"),
     params:
         code=rule_code("collect_spectral_table"),
     shell:
@@ -104,21 +108,22 @@ rule collect_spectral_table:
 
 rule figure_spectral:
     input:
-        lambda w: f"results/tables/{SPECTRAL_FIGURE_TABLES[w.figure]}_{w.model}.parquet",
+        rule_input("figure_spectral", "table"),
     output:
-        pdf="results/figures/{figure}_{model}.pdf",
+        pdf=PATHS["figure_pdf"],
         png=report(
-            "results/figures/{figure}_{model}.png",
+            PATHS["figure_png"],
             caption="../report/spectral.rst",
             category="Spectra",
             labels={"figure": "{figure}", "model": "{model}"},
         ),
     wildcard_constraints:
         figure="fig2|fig6|fig7|fig8",
-    conda:
-        CONDA_ENV
     log:
-        "logs/figures/{figure}_{model}.log",
+        LOGS["figure"],
+    resources:
+        mem_mb=rule_mem_mb("figure_spectral"),
+        runtime=rule_runtime("figure_spectral"),
     params:
         dpi=config["figures"]["dpi"],
         lam_exponent=lambda w: (

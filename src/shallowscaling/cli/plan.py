@@ -18,7 +18,7 @@ def _add_plan_verb(verbs) -> None:
         help="before submitting: jobs, core-hours and peak memory per rule of a study (dry run + cost models)",
         description="List the study's jobs with `snakemake --dry-run` (config.yaml plus the --configfile "
         "overlays, into an empty folder so that every job counts) and predict each job's run time and peak "
-        "memory from the cost models in workflow/resources/cost_model.json, fitted to the benchmark files of "
+        "memory from the cost models in src/shallowscaling/resources/cost_model.json, fitted to the benchmark files of "
         "earlier runs. Prints jobs, core-hours and peak memory per rule with 1σ factors. --calibrate refits the "
         "cost models from your own runs' benchmarks/ folders (docs/cluster.md).",
     )
@@ -26,7 +26,7 @@ def _add_plan_verb(verbs) -> None:
         "--configfile", nargs="+", default=[], metavar="OVERLAY",
         help="overlays of config.yaml, as Snakemake's --configfile (e.g. configs/paper.yaml)",
     )  # fmt: skip
-    plan.add_argument("--cost-model", help="cost-model JSON (default: workflow/resources/cost_model.json)")
+    plan.add_argument("--cost-model", help="cost-model JSON (default: src/shallowscaling/resources/cost_model.json)")
     plan.add_argument(
         "--resources", action="store_true",
         help="print the SLURM profile's set-resources (YAML) sized for this study instead of the table",
@@ -41,7 +41,7 @@ def _add_plan_verb(verbs) -> None:
 
 
 def _run_plan(args: argparse.Namespace) -> None:
-    from ..tasks import plan
+    from ..workflow import plan
 
     model_path = args.cost_model or plan.COST_MODEL_PATH
     if args.cost_model is not None:

@@ -1,1 +1,3 @@
-"""The pipeline layer: the study model, code hashes, the run plan."""
+"""The pipeline layer: the study model (file names, sweeps, targets, jobs), the code hashes of
+the rules, the plan and the cluster resources of its jobs. Above config, numerics and io; below
+the command line."""
