@@ -19,7 +19,7 @@ import yaml
 from shallowscaling.cli import main
 from shallowscaling.config import n_grid
 from shallowscaling.workflow import plan
-from shallowscaling.workflow.resources import JobResources
+from shallowscaling.workflow.plan import JobResources
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"

@@ -9,7 +9,7 @@ from shallowscaling.config import check_cuda, se_n_grid, uses_cuda, validate_con
 from shallowscaling.errors import ConfigError
 from shallowscaling.tasks.exponents import check_scaling_config
 from shallowscaling.workflow import study
-from shallowscaling.workflow.resources import JobResources
+from shallowscaling.workflow.plan import JobResources
 from shallowscaling.workflow.study import BENCHMARKS, LOGS, PATHS, template
 
 # Fail before any job runs, in one line naming the key, the value and what is allowed.

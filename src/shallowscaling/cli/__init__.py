@@ -23,12 +23,12 @@ from .. import __version__
 from ..errors import ConvergenceWarning, InputError
 from ..progress import LOGGER as PROGRESS_LOGGER
 from ..progress import heartbeat_interval
-from ._args import _Parser
-from .figure import _add_figure_verb, _run_figure
-from .plan import _add_plan_verb, _run_plan
-from .scaling import _add_scaling_verbs, _run_exponents
-from .simulate import _add_simulate_verbs, _run_aggregate, _run_fit, _run_predict, _run_teacher
-from .spectra import _add_spectral_verbs, _run_collect, _run_prune, _run_spectra, _run_spectrum
+from ._args import Parser
+from .figure import add_figure_verb, run_figure
+from .plan import add_plan_verb, run_plan
+from .scaling import add_scaling_verbs, run_exponents
+from .simulate import add_simulate_verbs, run_aggregate, run_fit, run_predict, run_teacher
+from .spectra import add_spectral_verbs, run_collect, run_prune, run_spectra, run_spectrum
 
 __all__ = ["build_parser", "main"]
 
@@ -37,33 +37,33 @@ PAPER = "Defilippis et al., arXiv 2509.24882"
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every verb (also used to render ``--help``)."""
-    parser = _Parser(
+    parser = Parser(
         prog="shallowscaling",
         description=f"Scaling laws and spectra of shallow networks ({PAPER}): fits, SE predictions, spectra.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    _add_simulate_verbs(verbs)
-    _add_spectral_verbs(verbs)
-    _add_scaling_verbs(verbs)
-    _add_plan_verb(verbs)
-    _add_figure_verb(verbs)
+    add_simulate_verbs(verbs)
+    add_spectral_verbs(verbs)
+    add_scaling_verbs(verbs)
+    add_plan_verb(verbs)
+    add_figure_verb(verbs)
     return parser
 
 
 RUNNERS = {
-    "fit": _run_fit,
-    "predict": _run_predict,
-    "teacher": _run_teacher,
-    "aggregate": _run_aggregate,
-    "figure": _run_figure,
-    "spectrum": _run_spectrum,
-    "spectra": _run_spectra,
-    "prune": _run_prune,
-    "collect": _run_collect,
-    "exponents": _run_exponents,
-    "plan": _run_plan,
+    "fit": run_fit,
+    "predict": run_predict,
+    "teacher": run_teacher,
+    "aggregate": run_aggregate,
+    "figure": run_figure,
+    "spectrum": run_spectrum,
+    "spectra": run_spectra,
+    "prune": run_prune,
+    "collect": run_collect,
+    "exponents": run_exponents,
+    "plan": run_plan,
 }
 
 

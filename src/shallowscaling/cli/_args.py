@@ -9,7 +9,7 @@ from typing import Any
 from ..config import cli_bound
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse, with a usage error in one line (the usage itself is one `--help` away)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -36,11 +36,11 @@ def _allowed_range(bound: dict[str, Any]) -> str:
     )
 
 
-def _schema_int(name: str, offset: int = 0):
+def schema_int(name: str, offset: int = 0):
     """An integer flag bounded as the config key ``name`` (``offset`` shifts the bounds: an index)."""
 
     def parse(text: str) -> int:
-        value = _integer(text)
+        value = integer_arg(text)
         bound = {key: limit + offset for key, limit in cli_bound(name).items()}
         if _within(value, bound) is not None:
             raise argparse.ArgumentTypeError(f"must be {_allowed_range(bound)} (as config key {name}); got {value}")
@@ -49,11 +49,11 @@ def _schema_int(name: str, offset: int = 0):
     return parse
 
 
-def _schema_real(name: str):
+def schema_real(name: str):
     """A finite real flag bounded as the config key ``name`` (src/shallowscaling/resources/config.schema.yaml)."""
 
     def parse(text: str) -> float:
-        value = _real()(text)
+        value = real_arg()(text)
         bound = cli_bound(name)
         if _within(value, bound) is not None:
             raise argparse.ArgumentTypeError(f"must be {_allowed_range(bound)} (as config key {name}); got {value:g}")
@@ -62,21 +62,21 @@ def _schema_real(name: str):
     return parse
 
 
-def _integer(text: str) -> int:
+def integer_arg(text: str) -> int:
     try:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
 
 
-def _positive_int(text: str) -> int:
-    value = _integer(text)
+def positive_int(text: str) -> int:
+    value = integer_arg(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
     return value
 
 
-def _real(lower: float | None = None, strict: bool = False, name: str = "value"):
+def real_arg(lower: float | None = None, strict: bool = False, name: str = "value"):
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -94,26 +94,26 @@ def _real(lower: float | None = None, strict: bool = False, name: str = "value")
 def _lam(text: str) -> float | str:
     if text == "optimal":
         return text
-    return _real(0.0, strict=True)(text)
+    return real_arg(0.0, strict=True)(text)
 
 
-def _add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
+def add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
     parser.add_argument(
         "model",
         choices=("diagonal", "quadratic"),
         help="diagonal network (≡ LASSO, n_eff = n) or quadratic network (≡ PSD matrix sensing, n_eff = n/d)",
     )
-    parser.add_argument("--d", type=_schema_int("d"), required=True, help="input dimension d (>= 2)")
+    parser.add_argument("--d", type=schema_int("d"), required=True, help="input dimension d (>= 2)")
     parser.add_argument(
         "--gamma",
-        type=_schema_real("gamma"),
+        type=schema_real("gamma"),
         required=True,
         help="teacher power-law exponent γ (> 0.5): spectrum s_k ∝ k^-γ",
     )
-    parser.add_argument("--noise", type=_schema_real("noise"), required=True, help="label-noise variance Δ (>= 0)")
+    parser.add_argument("--noise", type=schema_real("noise"), required=True, help="label-noise variance Δ (>= 0)")
     parser.add_argument(
         "--n",
-        type=_positive_int,
+        type=positive_int,
         required=True,
         nargs="+" if many_n else None,
         help="number of samples n (n_eff = n diagonal, n/d quadratic)" + ("; several for a sweep" if many_n else ""),
@@ -127,10 +127,10 @@ def _add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
         + ("; `optimal` minimises the SE risk" if many_n else ""),
     )
     lam.add_argument(
-        "--lam-exponent", type=_schema_real("lam_exponent"), help="ℓ, for λ = d^ℓ (the paper's panels: -1, 0, 0.5)"
+        "--lam-exponent", type=schema_real("lam_exponent"), help="ℓ, for λ = d^ℓ (the paper's panels: -1, 0, 0.5)"
     )
     parser.add_argument(
-        "--seed", type=_schema_int("seed"), default=0, help="base seed of the teacher (and data) draws (default 0)"
+        "--seed", type=schema_int("seed"), default=0, help="base seed of the teacher (and data) draws (default 0)"
     )
     parser.add_argument(
         "--normalization",
@@ -138,29 +138,29 @@ def _add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
         default="unit",
         help="teacher scale: unit (Q* = 1) or paper (s_i = √d i^-γ)",
     )
-    parser.add_argument("--width", type=_schema_int("width"), help="quadratic network width p (default p = d)")
+    parser.add_argument("--width", type=schema_int("width"), help="quadratic network width p (default p = d)")
     parser.add_argument("--teacher", help="teacher Parquet of the workflow (checked against / used as the draw)")
     parser.add_argument("--output", help="write the rows to this Parquet file (atomically)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def _add_job_flags(parser: argparse.ArgumentParser) -> None:
+def add_job_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=("diagonal", "quadratic"))
     parser.add_argument("--estimator", required=True, choices=("lasso", "network", "convex"))
-    parser.add_argument("--d", type=_schema_int("d"), required=True, help="input dimension d")
-    parser.add_argument("--gamma", type=_schema_real("gamma"), required=True, help="teacher exponent γ (> 0.5)")
-    parser.add_argument("--noise", type=_schema_real("noise"), required=True, help="label-noise variance Δ (>= 0)")
-    parser.add_argument("--lam-exponent", type=_schema_real("lam_exponent"), required=True, help="ℓ, for λ = d^ℓ")
-    parser.add_argument("--seed", type=_schema_int("seed"), required=True, help="base seed")
-    parser.add_argument("--width", type=_schema_int("width"), help="quadratic network width p (default p = d)")
-    parser.add_argument("--n-draws", type=_schema_int("n_draws"), default=3, help="K, GOE draws of the quadratic SE")
+    parser.add_argument("--d", type=schema_int("d"), required=True, help="input dimension d")
+    parser.add_argument("--gamma", type=schema_real("gamma"), required=True, help="teacher exponent γ (> 0.5)")
+    parser.add_argument("--noise", type=schema_real("noise"), required=True, help="label-noise variance Δ (>= 0)")
+    parser.add_argument("--lam-exponent", type=schema_real("lam_exponent"), required=True, help="ℓ, for λ = d^ℓ")
+    parser.add_argument("--seed", type=schema_int("seed"), required=True, help="base seed")
+    parser.add_argument("--width", type=schema_int("width"), help="quadratic network width p (default p = d)")
+    parser.add_argument("--n-draws", type=schema_int("n_draws"), default=3, help="K, GOE draws of the quadratic SE")
     parser.add_argument("--teacher", required=True, help="the teacher Parquet of the sweep")
 
 
-def _add_max_memory(parser: argparse.ArgumentParser) -> None:
+def add_max_memory(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-memory",
-        type=_real(0.0, strict=True),
+        type=real_arg(0.0, strict=True),
         help="GB this command may plan to use (default: half of the machine's memory); a job estimated above "
         "it is refused before anything is allocated",
     )

@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..results import json_safe
 
 
-def _emit(payload: dict[str, Any]) -> None:
+def emit(payload: dict[str, Any]) -> None:
     print(json.dumps({k: json_safe(v) for k, v in payload.items()}, allow_nan=False))
 
 
@@ -24,7 +24,7 @@ TABLE_COLUMNS = {
 }
 
 
-def _read_table(path: str, flag: str, kind: str | None = None):
+def read_input_table(path: str, flag: str, kind: str | None = None):
     """Read a Parquet input; a missing, unreadable or wrong table is one line naming the file."""
     import pyarrow as pa
 
@@ -47,7 +47,7 @@ def _read_table(path: str, flag: str, kind: str | None = None):
     return table
 
 
-def _check_outputs(args: argparse.Namespace, *flags: str) -> None:
+def check_outputs(args: argparse.Namespace, *flags: str) -> None:
     """Refuse an output that cannot be written before any work: a folder, or a folder not writable."""
     for flag in flags:
         paths = getattr(args, flag.lstrip("-").replace("-", "_"), None)
@@ -67,7 +67,7 @@ def _default_max_memory() -> float:
     return 0.5 * machine_memory_gb()
 
 
-def _check_memory(args: argparse.Namespace, need_bytes: float, what: str) -> None:
+def check_memory(args: argparse.Namespace, need_bytes: float, what: str) -> None:
     """Refuse a job whose estimated memory exceeds --max-memory, before allocating anything."""
     limit = args.max_memory if args.max_memory is not None else _default_max_memory()
     if need_bytes / 1e9 > limit:
@@ -77,7 +77,7 @@ def _check_memory(args: argparse.Namespace, need_bytes: float, what: str) -> Non
         )
 
 
-def _consistent_status(record: dict[str, Any]) -> dict[str, Any]:
+def consistent_status(record: dict[str, Any]) -> dict[str, Any]:
     """A record that is not converged never says status "converged".
 
     estimators/lasso.py returns status "converged" with converged false when its duality gap is
@@ -89,8 +89,8 @@ def _consistent_status(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "status": "diverged", "message": f"the certificate is not finite; {record.get('message', '')}"}
 
 
-def _consistent_frame(frame):
-    """:func:`_consistent_status` on every row of a table (unchanged where rows are consistent)."""
+def consistent_frame(frame):
+    """:func:`consistent_status` on every row of a table (unchanged where rows are consistent)."""
     if "converged" not in frame or "status" not in frame:
         return frame
     bad = ~frame["converged"].astype(bool) & (frame["status"] == "converged")
@@ -102,14 +102,14 @@ def _consistent_frame(frame):
     return frame
 
 
-def _concat(frames: list) -> Any:
+def concat_frames(frames: list) -> Any:
     """Stack tables (an empty list gives an empty table)."""
     import pandas as pd
 
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _print_record(record: dict[str, Any]) -> None:
+def print_record(record: dict[str, Any]) -> None:
     width = max(map(len, record))
     for key, value in record.items():
         print(f"{key:<{width}}  {value}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._args import _schema_int, _schema_real
-from ._common import _check_outputs, _read_table
+from ._args import schema_int, schema_real
+from ._common import check_outputs, read_input_table
 
 #: Figures drawn by :mod:`shallowscaling.figures` modules of the spectral stage (spec §4–6).
 SPECTRAL_FIGURES = ("fig2", "fig6", "fig7", "fig8")
@@ -13,7 +13,7 @@ SPECTRAL_FIGURES = ("fig2", "fig6", "fig7", "fig8")
 SCALING_FIGURES = ("fig1", "fig4", "fig5")
 
 
-def _add_figure_verb(verbs) -> None:
+def add_figure_verb(verbs) -> None:
     """``figure``: one paper figure from its table."""
     figure = verbs.add_parser("figure", help="draw a paper figure from its table (workflow job)")
     figure.add_argument(
@@ -22,20 +22,20 @@ def _add_figure_verb(verbs) -> None:
     figure.add_argument("--model", choices=("diagonal", "quadratic"), required=True)
     figure.add_argument("--table", required=True, help="the aggregated Parquet table")
     figure.add_argument("--output", nargs="+", required=True, help="PDF and/or PNG paths")
-    figure.add_argument("--dpi", type=_schema_int("dpi"), default=150)
+    figure.add_argument("--dpi", type=schema_int("dpi"), default=150)
     figure.add_argument(
         "--lam-exponent",
-        type=_schema_real("lam_exponent"),
+        type=schema_real("lam_exponent"),
         help="fig6: the λ = d^ℓ schedule drawn (default: the smallest ℓ in the table)",
     )
 
 
-def _run_figure(args: argparse.Namespace) -> None:
+def run_figure(args: argparse.Namespace) -> None:
     from ..figures.fig3 import draw_fig3
     from ..figures.style import save_figure
 
-    _check_outputs(args, "--output")
-    table = _read_table(args.table, "--table")
+    check_outputs(args, "--output")
+    table = read_input_table(args.table, "--table")
     if args.name in SPECTRAL_FIGURES:
         fig = _spectral_figure(args.name, table, args.model, args.lam_exponent)
     elif args.name in ("fig1", "fig4"):

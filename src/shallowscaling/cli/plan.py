@@ -9,10 +9,10 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..results import json_safe
-from ._common import _emit
+from ._common import emit
 
 
-def _add_plan_verb(verbs) -> None:
+def add_plan_verb(verbs) -> None:
     plan = verbs.add_parser(
         "plan",
         help="before submitting: jobs, core-hours and peak memory per rule of a study (dry run + cost models)",
@@ -40,7 +40,7 @@ def _add_plan_verb(verbs) -> None:
     plan.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def _run_plan(args: argparse.Namespace) -> None:
+def run_plan(args: argparse.Namespace) -> None:
     from ..workflow import plan
 
     model_path = args.cost_model or plan.COST_MODEL_PATH
@@ -64,7 +64,7 @@ def _run_plan(args: argparse.Namespace) -> None:
             print(f"{row['class']:<45} {row['jobs']:>5} jobs  rms log residual {row['seconds_rms_log_residual']:.2f}"
                   f"  ({row['source']})", file=sys.stderr)  # fmt: skip
         if args.json:
-            _emit({"output": str(args.output or model_path), "classes": summary})
+            emit({"output": str(args.output or model_path), "classes": summary})
         return
     if args.output:
         raise InputError("`--output` is the cost-model file written by --calibrate; give --calibrate too")
@@ -75,7 +75,7 @@ def _run_plan(args: argparse.Namespace) -> None:
         print(plan.slurm_resources(estimate, model), end="")
         return
     if args.json:
-        _emit(
+        emit(
             {
                 "configfiles": ["config.yaml", *args.configfile],
                 "jobs": estimate.total_jobs,

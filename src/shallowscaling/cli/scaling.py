@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import InputError
-from ._args import _positive_int, _real, _schema_int, _schema_real
-from ._common import _check_outputs, _concat, _emit, _read_table
+from ._args import positive_int, real_arg, schema_int, schema_real
+from ._common import check_outputs, concat_frames, emit, read_input_table
 
 
-def _add_scaling_verbs(verbs) -> None:
+def add_scaling_verbs(verbs) -> None:
     """``exponents se | heatmap | table``: the jobs of the scaling stage (spec §3, §6)."""
     exponents = verbs.add_parser(
         "exponents",
@@ -27,17 +27,17 @@ def _add_scaling_verbs(verbs) -> None:
     actions = exponents.add_subparsers(dest="action", required=True, metavar="ACTION")
     se = actions.add_parser("se", help="SE excess risks of one (model, d, γ, Δ) across the diagram")
     se.add_argument("model", choices=("diagonal", "quadratic"))
-    se.add_argument("--d", type=_schema_int("se_d"), required=True, help="input dimension d")
-    se.add_argument("--gamma", type=_schema_real("gamma"), required=True, help="teacher exponent γ (> 0.5)")
+    se.add_argument("--d", type=schema_int("se_d"), required=True, help="input dimension d")
+    se.add_argument("--gamma", type=schema_real("gamma"), required=True, help="teacher exponent γ (> 0.5)")
     se.add_argument(
-        "--noise", type=_schema_real("noise"), required=True, help="label-noise variance Δ (>= 0; 0: noiseless)"
+        "--noise", type=schema_real("noise"), required=True, help="label-noise variance Δ (>= 0; 0: noiseless)"
     )
     se.add_argument(
-        "--kappa-grid", type=_real(), nargs=3, required=True, metavar=("START", "STOP", "NUM"),
+        "--kappa-grid", type=real_arg(), nargs=3, required=True, metavar=("START", "STOP", "NUM"),
         help="heat-map grid of κ = log_d n_eff: NUM points from START to STOP",
     )  # fmt: skip
     se.add_argument(
-        "--lam-exponent-grid", type=_real(), nargs=3, required=True, metavar=("START", "STOP", "NUM"),
+        "--lam-exponent-grid", type=real_arg(), nargs=3, required=True, metavar=("START", "STOP", "NUM"),
         help="heat-map grid of ℓ = log_d λ: NUM points from START to STOP",
     )  # fmt: skip
     se.add_argument(
@@ -45,9 +45,9 @@ def _add_scaling_verbs(verbs) -> None:
         help='fitting windows as JSON, phase → {"lam_exponent": ℓ, "kappa": [lo, hi]} or {"kappa": 1, '
         '"lam_exponent": [lo, hi]} (the peak)',
     )  # fmt: skip
-    se.add_argument("--window-points", type=_positive_int, default=7, help="points per window (default 7)")
+    se.add_argument("--window-points", type=positive_int, default=7, help="points per window (default 7)")
     se.add_argument(
-        "--peak-bracket", type=_schema_real("peak_bracket"), nargs=2, default=(0.15, 1.5), metavar=("LO", "HI"),
+        "--peak-bracket", type=schema_real("peak_bracket"), nargs=2, default=(0.15, 1.5), metavar=("LO", "HI"),
         help="n_eff/d interval searched for the interpolation peak (default 0.15 1.5)",
     )  # fmt: skip
     se.add_argument("--normalization", choices=("unit", "paper"), default="unit", help="teacher scale")
@@ -57,12 +57,12 @@ def _add_scaling_verbs(verbs) -> None:
     heatmap.add_argument("--se", nargs="+", required=True, help="`exponents se` Parquet files (two or more d)")
     heatmap.add_argument(
         "--margin",
-        type=_schema_real("margin"),
+        type=schema_real("margin"),
         default=0.1,
         help="score only points farther than this from a boundary (0.1)",
     )
     heatmap.add_argument(
-        "--tol", type=_schema_real("scaling_tol"), default=0.1, help="agreement: |r_SE − r| <= tol (default 0.1)"
+        "--tol", type=schema_real("scaling_tol"), default=0.1, help="agreement: |r_SE − r| <= tol (default 0.1)"
     )
     heatmap.add_argument("--output", required=True, help="Parquet file to write")
     heatmap.add_argument("--json", action="store_true", help="print the agreement per (model, Δ) as JSON")
@@ -70,12 +70,12 @@ def _add_scaling_verbs(verbs) -> None:
     table = actions.add_parser("table", help="predicted, SE and simulated exponent per (model, phase, Δ)")
     table.add_argument("--se", nargs="+", required=True, help="`exponents se` Parquet files")
     table.add_argument("--fits", nargs="*", default=[], help="fit Parquet files (replicates) of the simulations")
-    table.add_argument("--seed", type=_schema_int("seed"), required=True, help="base seed of the bootstrap")
+    table.add_argument("--seed", type=schema_int("seed"), required=True, help="base seed of the bootstrap")
     table.add_argument(
-        "--resamples", type=_schema_int("resamples"), default=2000, help="bootstrap resamples (default 2000)"
+        "--resamples", type=schema_int("resamples"), default=2000, help="bootstrap resamples (default 2000)"
     )
     table.add_argument(
-        "--confidence", type=_schema_real("confidence"), default=0.95, help="bootstrap interval coverage (default 0.95)"
+        "--confidence", type=schema_real("confidence"), default=0.95, help="bootstrap interval coverage (default 0.95)"
     )
     table.add_argument("--output", required=True, help="Parquet file to write")
     table.add_argument("--csv", help="also write the table as CSV here")
@@ -92,7 +92,7 @@ def _grid_spec(values: Sequence[float], flag: str) -> dict[str, Any]:
     return {"start": start, "stop": stop, "num": int(num)}
 
 
-def _run_exponents(args: argparse.Namespace) -> None:
+def run_exponents(args: argparse.Namespace) -> None:
     from ..io.parquet import atomic_path, write_table
     from ..tasks import exponents
 
@@ -102,7 +102,7 @@ def _run_exponents(args: argparse.Namespace) -> None:
             windows = json.loads(args.windows)
         except json.JSONDecodeError as error:
             raise InputError(f"`--windows` must be JSON; {error}") from None
-        _check_outputs(args, "--output")
+        check_outputs(args, "--output")
         grid = {
             "kappa": _grid_spec(args.kappa_grid, "--kappa-grid"),
             "lam_exponent": _grid_spec(args.lam_exponent_grid, "--lam-exponent-grid"),
@@ -115,8 +115,8 @@ def _run_exponents(args: argparse.Namespace) -> None:
         bad = int((~frame["converged"]).sum())
         print(f"{len(frame)} SE points, {bad} not converged", file=sys.stderr)
         return
-    _check_outputs(args, "--output", "--csv", "--html")
-    se = _concat([_read_table(path, "--se") for path in args.se])
+    check_outputs(args, "--output", "--csv", "--html")
+    se = concat_frames([read_input_table(path, "--se") for path in args.se])
     if args.action == "heatmap":
         frame = exponents.heatmap_table(se, margin=args.margin, tol=args.tol)
         write_table(frame, args.output, provenance)
@@ -128,9 +128,9 @@ def _run_exponents(args: argparse.Namespace) -> None:
                 file=sys.stderr,
             )
         if args.json:
-            _emit({"agreement": summary})
+            emit({"agreement": summary})
         return
-    fits = _concat([_read_table(path, "--fits") for path in args.fits])
+    fits = concat_frames([read_input_table(path, "--fits") for path in args.fits])
     frame = exponents.exponent_table(se, fits, args.seed, n_resamples=args.resamples, confidence=args.confidence)
     write_table(frame, args.output, provenance)
     if args.csv:
@@ -140,4 +140,4 @@ def _run_exponents(args: argparse.Namespace) -> None:
         with atomic_path(args.html) as tmp:
             tmp.write_text(exponents.exponent_table_html(frame), encoding="utf-8")
     if args.json:
-        _emit({"rows": frame.to_dict(orient="records")})
+        emit({"rows": frame.to_dict(orient="records")})

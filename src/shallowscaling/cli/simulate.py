@@ -9,19 +9,19 @@ from ..config import diagonal_fit_bytes, quadratic_fit_bytes, quadratic_se_bytes
 from ..design import DEFAULT_DESIGN_MEMORY_GB
 from ..errors import InputError
 from ..state_evolution.quadratic_mc import MAX_DRAWS_DEFAULT, MC_RTOL_DEFAULT
-from ._args import _add_max_memory, _add_point_flags, _schema_int, _schema_real
+from ._args import add_max_memory, add_point_flags, schema_int, schema_real
 from ._common import (
-    _check_memory,
-    _check_outputs,
-    _consistent_frame,
-    _consistent_status,
-    _emit,
-    _print_record,
-    _read_table,
+    check_memory,
+    check_outputs,
+    consistent_frame,
+    consistent_status,
+    emit,
+    print_record,
+    read_input_table,
 )
 
 
-def _add_simulate_verbs(verbs) -> None:
+def add_simulate_verbs(verbs) -> None:
     """``fit``, ``predict`` (one point or a workflow job) and the workflow's ``teacher`` and ``aggregate``."""
     fit = verbs.add_parser(
         "fit",
@@ -31,7 +31,7 @@ def _add_simulate_verbs(verbs) -> None:
         "network with weight decay. Quadratic: (1/d²)Σ(y − ⟨S, Z⟩)² + (λ/d)Tr S over S ⪰ 0 (convex) or "
         "S = BBᵀ (network).",
     )
-    _add_point_flags(fit, many_n=False)
+    add_point_flags(fit, many_n=False)
     fit.add_argument(
         "--estimator",
         required=True,
@@ -40,17 +40,17 @@ def _add_simulate_verbs(verbs) -> None:
     )
     fit.add_argument(
         "--replicate",
-        type=_schema_int("replicates", offset=-1),
+        type=schema_int("replicates", offset=-1),
         default=0,
         help="replicate index of the draw (default 0)",
     )
-    fit.add_argument("--replicates", type=_schema_int("replicates"), help="fit replicates 0..K-1 (a workflow job)")
+    fit.add_argument("--replicates", type=schema_int("replicates"), help="fit replicates 0..K-1 (a workflow job)")
     fit.add_argument(
-        "--tol", type=_schema_real("tol"), default=1e-8, help="solver tolerance (see each solver's stopping rule)"
+        "--tol", type=schema_real("tol"), default=1e-8, help="solver tolerance (see each solver's stopping rule)"
     )
     fit.add_argument(
         "--max-iter",
-        type=_schema_int("max_iter"),
+        type=schema_int("max_iter"),
         default=100_000,
         help="iteration cap; hitting it flags converged=false",
     )
@@ -60,7 +60,7 @@ def _add_simulate_verbs(verbs) -> None:
         help="write the non-zero eigenpairs of Ŝ (what `prune --solution` reads; no rows for the diagonal model) "
         "to this Parquet file",
     )
-    _add_max_memory(fit)
+    add_max_memory(fit)
     fit.add_argument(
         "--device",
         help="array backend of the quadratic fits: numpy (default) or a PyTorch device such as cpu or cuda "
@@ -74,12 +74,12 @@ def _add_simulate_verbs(verbs) -> None:
     )
     fit.add_argument(
         "--block-size",
-        type=_schema_int("block_size"),
+        type=schema_int("block_size"),
         help="rows of X per block of a quadratic pass (default ~64k numbers per block); rounding only, never the data",
     )
     fit.add_argument(
         "--design-memory",
-        type=_schema_real("design_memory"),
+        type=schema_real("design_memory"),
         help=f"GB of quadratic design X held in memory (default {DEFAULT_DESIGN_MEMORY_GB:g}); a larger X is "
         "redrawn block by block at every pass (same numbers, memory O(block·d + d²))",
     )
@@ -91,8 +91,8 @@ def _add_simulate_verbs(verbs) -> None:
         "finite-d teacher (spec §2). Returns the effective noise δ, ε, the threshold t = λε and the "
         "predicted excess risk. --lam optimal minimises the ERM SE risk over λ.",
     )
-    _add_point_flags(predict, many_n=True)
-    _add_max_memory(predict)
+    add_point_flags(predict, many_n=True)
+    add_max_memory(predict)
     predict.add_argument(
         "--method", choices=("erm", "bayes"), default="erm", help="erm (default) or bayes (Bayes-optimal)"
     )
@@ -108,40 +108,40 @@ def _add_simulate_verbs(verbs) -> None:
     )
     predict.add_argument(
         "--n-draws",
-        type=_schema_int("n_draws"),
+        type=schema_int("n_draws"),
         default=3,
         help="K the mc route starts with (default 3); K then grows up to --max-draws until the relative "
         "Monte-Carlo standard error of matrix_mse is <= --mc-rtol",
     )
     predict.add_argument(
         "--mc-rtol",
-        type=_schema_real("mc_rtol"),
+        type=schema_real("mc_rtol"),
         default=MC_RTOL_DEFAULT,
         help=f"target relative Monte-Carlo standard error of the mc route (default {MC_RTOL_DEFAULT:g})",
     )
     predict.add_argument(
         "--max-draws",
-        type=_schema_int("max_draws"),
+        type=schema_int("max_draws"),
         default=MAX_DRAWS_DEFAULT,
         help=f"cap on K (default {MAX_DRAWS_DEFAULT}); reaching it above --mc-rtol gives status max_draws and "
         "converged false",
     )
     predict.add_argument(
         "--replicate",
-        type=_schema_int("replicates", offset=-1),
+        type=schema_int("replicates", offset=-1),
         default=0,
         help="replicate whose θ* is used (diagonal)",
     )
 
     teacher = verbs.add_parser("teacher", help="write the teachers of a sweep (workflow job)")
     teacher.add_argument("model", choices=("diagonal", "quadratic"))
-    teacher.add_argument("--d", type=_schema_int("d"), required=True, help="input dimension d")
-    teacher.add_argument("--gamma", type=_schema_real("gamma"), required=True, help="teacher exponent γ (> 0.5)")
-    teacher.add_argument("--seed", type=_schema_int("seed"), required=True, help="base seed")
-    teacher.add_argument("--replicates", type=_schema_int("replicates"), required=True, help="number of replicates")
+    teacher.add_argument("--d", type=schema_int("d"), required=True, help="input dimension d")
+    teacher.add_argument("--gamma", type=schema_real("gamma"), required=True, help="teacher exponent γ (> 0.5)")
+    teacher.add_argument("--seed", type=schema_int("seed"), required=True, help="base seed")
+    teacher.add_argument("--replicates", type=schema_int("replicates"), required=True, help="number of replicates")
     teacher.add_argument("--normalization", choices=("unit", "paper"), default="unit")
     teacher.add_argument("--output", required=True, help="Parquet file to write")
-    _add_max_memory(teacher)
+    add_max_memory(teacher)
 
     aggregate = verbs.add_parser("aggregate", help="average fits over replicates and join the SE (workflow job)")
     aggregate.add_argument("model", choices=("diagonal", "quadratic"))
@@ -180,20 +180,20 @@ def _quadratic_solver_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _run_fit(args: argparse.Namespace) -> None:
+def run_fit(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
     from ..tasks.fit import fit_point, fit_replicates
 
     lam = _lam_of(args)
     if lam == "optimal":
         raise InputError("`--lam optimal` is a state-evolution option (predict); fit needs a number")
-    _check_outputs(args, "--output", "--weights-output", "--solution-output")
+    check_outputs(args, "--output", "--weights-output", "--solution-output")
     if args.model == "diagonal":
         need = diagonal_fit_bytes(args.d, args.n)
     else:
         memory = DEFAULT_DESIGN_MEMORY_GB if args.design_memory is None else args.design_memory
         need = quadratic_fit_bytes(args.d, args.n, memory, args.width)
-    _check_memory(args, need, f"a {args.model} fit at d = {args.d}, n = {args.n}")
+    check_memory(args, need, f"a {args.model} fit at d = {args.d}, n = {args.n}")
     options = {
         "normalization": args.normalization,
         "tol": args.tol,
@@ -216,13 +216,13 @@ def _run_fit(args: argparse.Namespace) -> None:
             args.replicate,
             **options,
         )
-        record = _consistent_status(outcome.record)
+        record = consistent_status(outcome.record)
         if args.json:
-            _emit(record)
+            emit(record)
         else:
-            _print_record(record)
+            print_record(record)
         return
-    teacher = _read_table(args.teacher, "--teacher", f"teacher {args.model}") if args.teacher else None
+    teacher = read_input_table(args.teacher, "--teacher", f"teacher {args.model}") if args.teacher else None
     tables = fit_replicates(
         args.model,
         args.estimator,
@@ -237,7 +237,7 @@ def _run_fit(args: argparse.Namespace) -> None:
         **options,
     )
     provenance = {"verb": "fit", "model": args.model, "estimator": args.estimator}
-    fits = _consistent_frame(tables.fits)
+    fits = consistent_frame(tables.fits)
     if args.output:
         write_table(fits, args.output, provenance)
     if args.weights_output:
@@ -245,18 +245,18 @@ def _run_fit(args: argparse.Namespace) -> None:
     if args.solution_output:
         write_table(tables.solution, args.solution_output, {**provenance, "d": args.d})
     if args.json:
-        _emit({"points": fits.to_dict(orient="records")})
+        emit({"points": fits.to_dict(orient="records")})
 
 
-def _run_predict(args: argparse.Namespace) -> None:
+def run_predict(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
     from ..tasks.predict import default_target, predict_sweep
     from ..tasks.teacher import teacher_from_table
 
     lam = _lam_of(args)
-    _check_outputs(args, "--output")
+    check_outputs(args, "--output")
     if args.model == "quadratic":
-        _check_memory(args, quadratic_se_bytes(args.d), f"the quadratic state evolution at d = {args.d}")
+        check_memory(args, quadratic_se_bytes(args.d), f"the quadratic state evolution at d = {args.d}")
     options = {
         "method": args.method,
         "route": args.route,
@@ -267,7 +267,7 @@ def _run_predict(args: argparse.Namespace) -> None:
         "normalization": args.normalization,
     }
     if args.teacher:
-        table = _read_table(args.teacher, "--teacher", f"teacher {args.model}")
+        table = read_input_table(args.teacher, "--teacher", f"teacher {args.model}")
         if args.model == "diagonal" and args.method == "erm":
             targets = [teacher_from_table(table, r, "theta_star") for r in sorted(table["replicate"].unique())]
         else:
@@ -276,7 +276,7 @@ def _run_predict(args: argparse.Namespace) -> None:
         targets = [
             default_target(args.model, args.method, args.d, args.gamma, args.seed, args.replicate, args.normalization)
         ]
-    frame = _consistent_frame(
+    frame = consistent_frame(
         predict_sweep(args.model, args.d, args.gamma, args.noise, args.n, lam, args.seed, targets, **options)
     )
     if args.teacher is None:
@@ -285,28 +285,28 @@ def _run_predict(args: argparse.Namespace) -> None:
         write_table(frame, args.output, {"verb": "predict", "model": args.model, "method": args.method})
     records = frame.to_dict(orient="records")
     if args.json:
-        _emit(records[0] if len(records) == 1 else {"points": records})
+        emit(records[0] if len(records) == 1 else {"points": records})
     elif not args.output:
         for record in records:
-            _print_record(record)
+            print_record(record)
 
 
-def _run_teacher(args: argparse.Namespace) -> None:
+def run_teacher(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
     from ..tasks.teacher import teacher_table
 
-    _check_outputs(args, "--output")
+    check_outputs(args, "--output")
     per_replicate = args.d * args.d if args.model == "quadratic" else args.d
-    _check_memory(args, 8.0 * 4 * per_replicate, f"a {args.model} teacher at d = {args.d}")
+    check_memory(args, 8.0 * 4 * per_replicate, f"a {args.model} teacher at d = {args.d}")
     frame = teacher_table(args.model, args.d, args.gamma, args.seed, args.replicates, args.normalization)
     write_table(frame, args.output, {"verb": "teacher", "model": args.model})
 
 
-def _run_aggregate(args: argparse.Namespace) -> None:
+def run_aggregate(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
     from ..tasks.aggregate import aggregate_tables
 
-    _check_outputs(args, "--output")
-    fits = [_read_table(p, "--fits") for p in args.fits]
-    table = aggregate_tables(fits, [_read_table(p, "--se") for p in args.se])
+    check_outputs(args, "--output")
+    fits = [read_input_table(p, "--fits") for p in args.fits]
+    table = aggregate_tables(fits, [read_input_table(p, "--se") for p in args.se])
     write_table(table, args.output, {"verb": "aggregate", "model": args.model})

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..results import json_safe
-from ._args import _add_job_flags, _add_max_memory, _integer, _positive_int, _schema_int, _schema_real
-from ._common import _check_memory, _check_outputs, _emit, _print_record, _read_table
+from ._args import add_job_flags, add_max_memory, integer_arg, positive_int, schema_int, schema_real
+from ._common import check_memory, check_outputs, emit, print_record, read_input_table
 
 #: Suffixes ``spectrum --plot`` can write.
 PLOT_SUFFIXES = (".pdf", ".png", ".svg")
 
 
-def _add_spectral_verbs(verbs) -> None:
+def add_spectral_verbs(verbs) -> None:
     """The verbs of the spectral stage: ``spectrum`` (any file) and the workflow's jobs."""
     spectrum = verbs.add_parser(
         "spectrum",
@@ -28,7 +28,7 @@ def _add_spectral_verbs(verbs) -> None:
     spectrum.add_argument("file", help=".npy, .npz or Parquet file")
     spectrum.add_argument("--key", help="the array to analyse in an .npz archive holding several")
     spectrum.add_argument(
-        "--replicate", type=_integer, help="the replicate of a workflow weights table (default: the smallest)"
+        "--replicate", type=integer_arg, help="the replicate of a workflow weights table (default: the smallest)"
     )
     spectrum.add_argument(
         "--matrix-scale",
@@ -38,7 +38,7 @@ def _add_spectral_verbs(verbs) -> None:
     )
     spectrum.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     spectrum.add_argument("--plot", help="draw the spectrum with its fit to this file (.pdf, .png or .svg)")
-    _add_max_memory(spectrum)
+    add_max_memory(spectrum)
 
     spectra = verbs.add_parser(
         "spectra",
@@ -47,8 +47,8 @@ def _add_spectral_verbs(verbs) -> None:
         "spectrum and the SE-predicted spectrum and error decomposition at the same point. "
         "For a single file use `shallowscaling spectrum`.",
     )
-    _add_job_flags(spectra)
-    spectra.add_argument("--n", type=_positive_int, nargs="+", required=True, help="the sweep's sample sizes")
+    add_job_flags(spectra)
+    spectra.add_argument("--n", type=positive_int, nargs="+", required=True, help="the sweep's sample sizes")
     spectra.add_argument("--weights", nargs="+", required=True, help="weights Parquet files, one per --n")
     spectra.add_argument("--fits", nargs="+", required=True, help="fit Parquet files, one per --n")
     spectra.add_argument("--output", required=True, help="summary Parquet file to write")
@@ -62,9 +62,9 @@ def _add_spectral_verbs(verbs) -> None:
         "their spectrum (spec §5, Corollary 2). One point per --n: the workflow runs one job per n and stacks "
         "a sweep's tables with `collect`; several --n write the same rows in one table, in n order.",
     )
-    _add_job_flags(prune)
+    add_job_flags(prune)
     prune.add_argument(
-        "--n", type=_positive_int, nargs="+", required=True, help="the sample size(s): one point, or a sweep's"
+        "--n", type=positive_int, nargs="+", required=True, help="the sample size(s): one point, or a sweep's"
     )
     prune.add_argument("--weights", nargs="+", required=True, help="the fit job's weights Parquet files, one per --n")
     prune.add_argument("--normalization", choices=("unit", "paper"), default="unit", help="teacher scale")
@@ -78,11 +78,11 @@ def _add_spectral_verbs(verbs) -> None:
         "--fits", nargs="+", help="the fit job's fit Parquet files, one per --n (their `converged`; with --solution)"
     )
     prune.add_argument(
-        "--tol", type=_schema_real("tol"), default=1e-8, help="solver tolerance of the refit (without --solution)"
+        "--tol", type=schema_real("tol"), default=1e-8, help="solver tolerance of the refit (without --solution)"
     )
     prune.add_argument(
         "--max-iter",
-        type=_schema_int("max_iter"),
+        type=schema_int("max_iter"),
         default=100_000,
         help="iteration cap of the refit (without --solution)",
     )
@@ -93,12 +93,12 @@ def _add_spectral_verbs(verbs) -> None:
     collect.add_argument("--output", required=True, help="Parquet file to write")
 
 
-def _run_spectrum(args: argparse.Namespace) -> None:
+def run_spectrum(args: argparse.Namespace) -> None:
     from ..tasks.spectrum_file import analyse_spectrum_file
 
     if args.plot is not None and not args.plot.lower().endswith(PLOT_SUFFIXES):
         raise InputError(f"`--plot` must name a {', '.join(PLOT_SUFFIXES)} file; got {args.plot!r}")
-    _check_outputs(args, "--plot")
+    check_outputs(args, "--plot")
     if str(args.file).lower().endswith(".npy"):
         _check_npy_size(args)
     report = analyse_spectrum_file(args.file, key=args.key, replicate=args.replicate, matrix_scale=args.matrix_scale)
@@ -109,10 +109,10 @@ def _run_spectrum(args: argparse.Namespace) -> None:
         fig = draw_spectrum_fit(report.eigenvalues, report.summary, report.tail, title=str(args.file))
         save_figure(fig, [args.plot])
     if args.json:
-        _emit({k: [json_safe(v) for v in value] if isinstance(value, list) else value
+        emit({k: [json_safe(v) for v in value] if isinstance(value, list) else value
                for k, value in report.record.items()})  # fmt: skip
     else:
-        _print_record(report.record)
+        print_record(report.record)
 
 
 def _check_npy_size(args: argparse.Namespace) -> None:
@@ -140,10 +140,10 @@ def _check_npy_size(args: argparse.Namespace) -> None:
             f"`file` {str(path)!r}: its header claims shape {tuple(shape)} ({size:.3g} bytes) but the file holds "
             f"{path.stat().st_size - offset} bytes of data; the file is truncated or corrupt"
         )
-    _check_memory(args, 2.0 * size, f"the array of {str(path)!r} (shape {tuple(shape)})")
+    check_memory(args, 2.0 * size, f"the array of {str(path)!r} (shape {tuple(shape)})")
 
 
-def _run_spectra(args: argparse.Namespace) -> None:
+def run_spectra(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
     from ..io.weights import read_weights_table
     from ..tasks.spectra import spectra_sweep
@@ -153,11 +153,11 @@ def _run_spectra(args: argparse.Namespace) -> None:
             f"`--n`, `--weights` and `--fits` need one entry per sample size; got {len(args.n)}, "
             f"{len(args.weights)} and {len(args.fits)}"
         )
-    _check_outputs(args, "--output", "--density-output")
-    teacher = _read_table(args.teacher, "--teacher", f"teacher {args.model}")
+    check_outputs(args, "--output", "--density-output")
+    teacher = read_input_table(args.teacher, "--teacher", f"teacher {args.model}")
     tables = spectra_sweep(
         args.model, args.estimator, args.d, args.gamma, args.noise, args.lam_exponent, args.n,
-        [read_weights_table(p) for p in args.weights], [_read_table(p, "--fits") for p in args.fits],
+        [read_weights_table(p) for p in args.weights], [read_input_table(p, "--fits") for p in args.fits],
         teacher, seed=args.seed, n_draws=args.n_draws, width=args.width,
     )  # fmt: skip
     provenance = {"verb": "spectra", "model": args.model, "estimator": args.estimator}
@@ -165,7 +165,7 @@ def _run_spectra(args: argparse.Namespace) -> None:
     write_table(tables.density, args.density_output, provenance)
 
 
-def _run_prune(args: argparse.Namespace) -> None:
+def run_prune(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
     from ..io.weights import read_weights_table
     from ..tasks.pruning import prune_sweep
@@ -183,13 +183,13 @@ def _run_prune(args: argparse.Namespace) -> None:
             "`--solution` (stored eigenpairs of Ŝ) applies to the quadratic model only; the diagonal prune "
             f"reads θ̂ from --weights. Drop --solution and --fits; got model {args.model!r}"
         )
-    _check_outputs(args, "--output")
-    teacher = _read_table(args.teacher, "--teacher", f"teacher {args.model}")
+    check_outputs(args, "--output")
+    teacher = read_input_table(args.teacher, "--teacher", f"teacher {args.model}")
     stored = {}
     if args.solution is not None:
         stored = {
-            "solutions": [_read_table(p, "--solution") for p in args.solution],
-            "fits": [_read_table(p, "--fits") for p in args.fits],
+            "solutions": [read_input_table(p, "--solution") for p in args.solution],
+            "fits": [read_input_table(p, "--fits") for p in args.fits],
         }
     frame = prune_sweep(
         args.model, args.estimator, args.d, args.gamma, args.noise, args.lam_exponent, args.n,
@@ -200,13 +200,13 @@ def _run_prune(args: argparse.Namespace) -> None:
     write_table(frame, args.output, {"verb": "prune", "model": args.model, "estimator": args.estimator})
 
 
-def _run_collect(args: argparse.Namespace) -> None:
+def run_collect(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from ..io.parquet import write_table
 
     # Inputs arrive in the order of the rule's list (the config's sweep order), so the table
     # is deterministic without sorting.
-    _check_outputs(args, "--output")
-    table = pd.concat([_read_table(p, "--inputs") for p in args.inputs], ignore_index=True)
+    check_outputs(args, "--output")
+    table = pd.concat([read_input_table(p, "--inputs") for p in args.inputs], ignore_index=True)
     write_table(table, args.output, {"verb": "collect"})

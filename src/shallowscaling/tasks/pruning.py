@@ -39,7 +39,7 @@ from .fit import estimator_module
 from .predict import predict_point
 from .problem import Problem, draw_problem, draw_teacher, init_rng, se_rng
 from .solution import eigenpairs_from_table
-from .spectral_point import _POINT_COLUMNS, _point, _replicate_rows, rate_phase
+from .spectral_point import POINT_COLUMNS, point_record, rate_phase, replicate_rows
 from .teacher import teacher_from_table
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 PRUNING_COLUMNS = (
-    *_POINT_COLUMNS,
+    *POINT_COLUMNS,
     "replicate",
     "rate_phase",
     "converged",
@@ -218,7 +218,7 @@ def prune_point(
             "`solution` (stored eigenpairs of Ŝ) applies to the quadratic model only; the diagonal prune "
             f"reads θ̂ from `weights`. Drop it; got model {model!r}"
         )
-    point = _point(model, estimator, d, gamma, noise, lam_exponent, n, seed)
+    point = point_record(model, estimator, d, gamma, noise, lam_exponent, n, seed)
     lam = point["lam"]
     phase = rate_phase(model, d, n, lam, float(gamma), float(noise))
     replicates = sorted(int(r) for r in pd.unique(weights["replicate"]))
@@ -238,7 +238,7 @@ def prune_point(
             model, d, gamma, noise, n, seed, s, normalization, n_draws, width
         )
     for replicate in replicates:
-        rows = _replicate_rows(weights, replicate)
+        rows = replicate_rows(weights, replicate)
         stored = rows["eigenvalue"].to_numpy(dtype=float)
         if model == "quadratic":
             if solution is None:

@@ -38,7 +38,7 @@ from ..spectra.decomposition import (
 from ..spectra.summary import SpectrumSummary, analyse_spectrum
 from .predict import predict_point
 from .problem import se_rng
-from .spectral_point import _POINT_COLUMNS, _point, _replicate_rows, rate_phase
+from .spectral_point import POINT_COLUMNS, point_record, rate_phase, replicate_rows
 from .teacher import teacher_from_table
 
 __all__ = [
@@ -60,7 +60,7 @@ _DENSITY_HEIGHT = 1e-3
 
 _SUMMARY_FIELDS = tuple(SpectrumSummary.__dataclass_fields__)
 SPECTRA_COLUMNS = (
-    *_POINT_COLUMNS,
+    *POINT_COLUMNS,
     "replicate",
     "rate_phase",
     "excess_risk",
@@ -89,7 +89,7 @@ SPECTRA_COLUMNS = (
     "cross",
     "n_learned",
 )
-DENSITY_COLUMNS = (*_POINT_COLUMNS, "rate_phase", "replicate", "kind", "x", "density")
+DENSITY_COLUMNS = (*POINT_COLUMNS, "rate_phase", "replicate", "kind", "x", "density")
 #: ``kind`` values of the density table: eigenvalues of the trained weights (one row each,
 #: zeros included), the SE density of the non-zero part on a grid, the SE outlier positions, and
 #: the SE / empirical bulk (diagonal: noise) edges.
@@ -209,7 +209,7 @@ def spectra_sweep(
     previous = None
     for n, weight_table, fit_table in sorted(zip(n_values, weights, fits, strict=True), key=lambda item: item[0]):
         n = check_int(n, "n", "number of samples n", lower=1)
-        point = _point(model, estimator, d, gamma, noise, lam_exponent, n, seed)
+        point = point_record(model, estimator, d, gamma, noise, lam_exponent, n, seed)
         phase = rate_phase(model, d, n, point["lam"], float(gamma), float(noise))
         replicates = sorted(int(r) for r in pd.unique(fit_table["replicate"]))
         predictions = {}
@@ -228,7 +228,7 @@ def spectra_sweep(
                 predictions[replicate] = (record, result, theta_star)
         empirical_top = 0.0
         for replicate in replicates:
-            rows = _replicate_rows(weight_table, replicate)
+            rows = replicate_rows(weight_table, replicate)
             fit_row = fit_table[fit_table["replicate"] == replicate].iloc[0]
             record, result, target = predictions[replicate]
             eigenvalues = rows["eigenvalue"].to_numpy(dtype=float)

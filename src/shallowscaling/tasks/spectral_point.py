@@ -15,7 +15,7 @@ __all__ = [
     "rate_phase",
 ]
 
-_POINT_COLUMNS = ("model", "estimator", "d", "gamma", "noise", "lam", "lam_exponent", "n", "n_eff", "seed")
+POINT_COLUMNS = ("model", "estimator", "d", "gamma", "noise", "lam", "lam_exponent", "n", "n_eff", "seed")
 
 
 def rate_phase(model: str, d: int, n: int, lam: float, gamma: float, noise: float) -> str:
@@ -24,7 +24,7 @@ def rate_phase(model: str, d: int, n: int, lam: float, gamma: float, noise: floa
     return classify_phase(kappa, math.log(lam) / math.log(d), gamma, noiseless=noise == 0)
 
 
-def _point(model, estimator, d, gamma, noise, lam_exponent, n, seed) -> dict:
+def point_record(model, estimator, d, gamma, noise, lam_exponent, n, seed) -> dict:
     lam = float(d) ** lam_exponent
     return {
         "model": model,
@@ -40,7 +40,7 @@ def _point(model, estimator, d, gamma, noise, lam_exponent, n, seed) -> dict:
     }
 
 
-def _replicate_rows(weights: pd.DataFrame, replicate: int) -> pd.DataFrame:
+def replicate_rows(weights: pd.DataFrame, replicate: int) -> pd.DataFrame:
     rows = weights[weights["replicate"] == replicate].sort_values("index", kind="stable")
     if rows.empty:
         raise InputError(f"the weights table has no replicate {replicate}")

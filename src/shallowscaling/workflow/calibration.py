@@ -22,17 +22,17 @@ from ..errors import InputError
 from . import study
 from .costs import (
     WORK_LEVELS,
-    _arrays,
-    _at_level,
-    _constant,
-    _fit_to_dict,
-    _level_index,
-    _levels,
-    _profile_to_dict,
-    _with_iterations,
+    at_level,
+    constant_entry,
     cost_class,
+    cost_levels,
+    fit_to_dict,
     job_points,
+    level_index,
+    point_arrays,
+    profile_to_dict,
     study_config,
+    with_iterations,
 )
 from .study import kappa as _kappa
 
@@ -237,7 +237,7 @@ def _calibrate_fit_class(key: str, rows: pd.DataFrame) -> dict[str, Any]:
             "calibration of the fits reads their iteration counts; pass the `benchmarks` folder of a run that "
             "kept its results"
         )
-    d, n, mult, owner, level = _arrays(points)
+    d, n, mult, owner, level = point_arrays(points)
     a, b = prior["time"]
     time = fit_cost_model(
         seconds, d, n, mult, owner, level, n_levels=2, d_exponent=a, n_exponent=b,
@@ -251,8 +251,8 @@ def _calibrate_fit_class(key: str, rows: pd.DataFrame) -> dict[str, Any]:
     entry = {
         "source": "benchmarks",
         "jobs": len(points),
-        "seconds": _fit_to_dict(time, list(WORK_LEVELS)),
-        "iterations": _profile_to_dict(profile, levels),
+        "seconds": fit_to_dict(time, list(WORK_LEVELS)),
+        "iterations": profile_to_dict(profile, levels),
     }
     entry["max_rss_mb"] = _calibrate_memory(key, points, np.array(memory, dtype=float), None, entry)
     return entry
@@ -265,12 +265,12 @@ def _calibrate_memory(key, points, values, like, entry) -> dict[str, Any] | None
     if not keep.any():
         return like["max_rss_mb"] if like is not None else None
     kept = [[(p[0], p[1], 1.0, 0) for p in job] for job, k in zip(points, keep, strict=True) if k]
-    d, n, mult, owner, level = _arrays(kept)
+    d, n, mult, owner, level = point_arrays(kept)
     values = values[keep]
     if prior["memory"] is None:
         memory = fit_cost_model(values, d, n, mult, owner, level, n_levels=1, d_exponent=0.0, n_exponent=0.0,
                                 coef=[0.0], reduce="max")  # fmt: skip
-        return _fit_to_dict(memory, ["*"])
+        return fit_to_dict(memory, ["*"])
     a, b = prior["memory"]
     memory = fit_cost_model(values, d, n, mult, owner, level, n_levels=1, d_exponent=a, n_exponent=b, reduce="max")
     largest = int(np.argmax(values))
@@ -280,7 +280,7 @@ def _calibrate_memory(key, points, values, like, entry) -> dict[str, Any] | None
         memory = fit_cost_model(values, d, n, mult, owner, level, n_levels=1, d_exponent=a, n_exponent=b,
                                 coef=coef, reduce="max")  # fmt: skip
         entry["memory_coefficient_from"] = like["key"]
-    return _fit_to_dict(memory, ["*"])
+    return fit_to_dict(memory, ["*"])
 
 
 def _calibrate_class(key: str, rows: pd.DataFrame, fitted: Mapping[str, Any]) -> dict[str, Any]:
@@ -297,20 +297,20 @@ def _calibrate_class(key: str, rows: pd.DataFrame, fitted: Mapping[str, Any]) ->
         # fits only its own base (SE, pruning, I/O).
         model = key.split("/")[1]
         points = [
-            _with_iterations(like["iterations"], model, w, p)[0] for w, p in zip(wildcards, rows["points"], strict=True)
+            with_iterations(like["iterations"], model, w, p)[0] for w, p in zip(wildcards, rows["points"], strict=True)
         ]
         entry["iterations_from"] = like["key"]
         seconds = like["seconds"]
-        d, n, mult, owner, level = _arrays(points)
+        d, n, mult, owner, level = point_arrays(points)
         time = fit_cost_model(
             rows["seconds"], d, n, mult, owner, level, n_levels=len(WORK_LEVELS), d_exponent=seconds["d_exponent"],
             n_exponent=seconds["n_exponent"], coef=[seconds["coef"][k] for k in WORK_LEVELS],
         )  # fmt: skip
-        entry["seconds"] = _fit_to_dict(time, list(WORK_LEVELS))
+        entry["seconds"] = fit_to_dict(time, list(WORK_LEVELS))
     else:
-        levels = _levels(rule, wildcards)
-        points = [_at_level(p, _level_index(levels, w)) for w, p in zip(wildcards, rows["points"], strict=True)]
-        d, n, mult, owner, level = _arrays(points)
+        levels = cost_levels(rule, wildcards)
+        points = [at_level(p, level_index(levels, w)) for w, p in zip(wildcards, rows["points"], strict=True)]
+        d, n, mult, owner, level = point_arrays(points)
         if prior["time"] is None:
             time = fit_cost_model(rows["seconds"], d, n, mult, owner, level, n_levels=len(levels), d_exponent=0.0,
                                   n_exponent=0.0, coef=np.zeros(len(levels)))  # fmt: skip
@@ -322,7 +322,7 @@ def _calibrate_class(key: str, rows: pd.DataFrame, fitted: Mapping[str, Any]) ->
                 fit_d_exponent="d" in prior["free"] and enough and _spans(d),
                 fit_n_exponent="n" in prior["free"] and enough and _spans(n),
             )  # fmt: skip
-        entry["seconds"] = _fit_to_dict(time, levels)
+        entry["seconds"] = fit_to_dict(time, levels)
     memory = _calibrate_memory(key, points, rows["max_rss_mb"].to_numpy(dtype=float), like, entry)
     if memory is not None:
         entry["max_rss_mb"] = memory
@@ -394,6 +394,6 @@ def _manual_entry(seconds: float, max_rss_mb: float) -> dict[str, Any]:
     return {
         "source": MANUAL_COSTS_SOURCE,
         "jobs": 1,
-        "seconds": _constant(seconds, "sum", MANUAL_LOG_SD, "hand measurement"),
-        "max_rss_mb": _constant(max_rss_mb, "max", MANUAL_LOG_SD, "hand measurement"),
+        "seconds": constant_entry(seconds, "sum", MANUAL_LOG_SD, "hand measurement"),
+        "max_rss_mb": constant_entry(max_rss_mb, "max", MANUAL_LOG_SD, "hand measurement"),
     }

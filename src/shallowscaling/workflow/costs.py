@@ -89,32 +89,32 @@ def job_points(rule: str, wildcards: Mapping[str, str], config: Mapping[str, Any
     return [(d, 1, 1)]
 
 
-def _levels(rule: str, wildcards: Sequence[Mapping[str, str]]) -> list[str]:
+def cost_levels(rule: str, wildcards: Sequence[Mapping[str, str]]) -> list[str]:
     """Coefficient levels of a class: its λ = d^ℓ schedules (iteration counts differ), or one."""
     if rule in LEVEL_RULES:
         return sorted({w["lam_exponent"] for w in wildcards}, key=float)
     return ["*"]
 
 
-def _level_index(levels: Sequence[str], wildcards: Mapping[str, str]) -> int:
+def level_index(levels: Sequence[str], wildcards: Mapping[str, str]) -> int:
     if list(levels) == ["*"]:
         return 0
     value = wildcards.get("lam_exponent")
     return list(levels).index(value) if value in levels else -1
 
 
-def _arrays(points: Sequence[Sequence[tuple[float, float, float, int]]]):
+def point_arrays(points: Sequence[Sequence[tuple[float, float, float, int]]]):
     """Flat (d, n, mult, owner, level) arrays of the jobs' inner points ``(d, n, mult, level)``."""
     owner = np.concatenate([np.full(len(p), j) for j, p in enumerate(points)])
     flat = np.array([point for p in points for point in p], dtype=float)
     return flat[:, 0], flat[:, 1], flat[:, 2], owner, flat[:, 3].astype(int)
 
 
-def _at_level(points, level: int):
+def at_level(points, level: int):
     return [(d, n, reps, level) for d, n, reps in points]
 
 
-def _with_iterations(profile, model, wildcards, points):
+def with_iterations(profile, model, wildcards, points):
     """A fit's or a pruning refit's inner points: R·iterations at level 0 (one solver iteration
     each) and R at level 1 (drawing the data, setting up), iterations from the profile."""
     iterations, log_sd = _predicted_iterations(profile, model, wildcards.get("lam_exponent"), points)
@@ -124,7 +124,7 @@ def _with_iterations(profile, model, wildcards, points):
     return inner, log_sd
 
 
-def _fit_to_dict(fit: CostFit, levels: Sequence[str]) -> dict[str, Any]:
+def fit_to_dict(fit: CostFit, levels: Sequence[str]) -> dict[str, Any]:
     return {
         "base": fit.base,
         "coef": dict(zip(levels, fit.coef.tolist(), strict=True)),
@@ -140,7 +140,7 @@ def _fit_to_dict(fit: CostFit, levels: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _fit_from_dict(entry: Mapping[str, Any]) -> tuple[CostFit, list[str]]:
+def fit_from_dict(entry: Mapping[str, Any]) -> tuple[CostFit, list[str]]:
     levels = list(entry["coef"])
     k = len(entry["free"])
     fit = CostFit(
@@ -162,7 +162,7 @@ def _fit_from_dict(entry: Mapping[str, Any]) -> tuple[CostFit, list[str]]:
     return fit, levels
 
 
-def _profile_to_dict(fit: ProfileFit, levels: Sequence[str]) -> dict[str, Any]:
+def profile_to_dict(fit: ProfileFit, levels: Sequence[str]) -> dict[str, Any]:
     def finite(row):
         return [float(v) for v in row if np.isfinite(v)]
 
@@ -209,7 +209,7 @@ def _profile_from_dict(entry: Mapping[str, Any]) -> ProfileFit:
 def _predicted_iterations(profile: Mapping[str, Any], model: str, lam_exponent: str | None, points):
     """Iterations of each inner point's solve from an iteration profile, and the largest log sd."""
     fit = _profile_from_dict(profile)
-    index = _level_index(profile["levels"], {"lam_exponent": lam_exponent} if lam_exponent else {})
+    index = level_index(profile["levels"], {"lam_exponent": lam_exponent} if lam_exponent else {})
     kappa = [_kappa(model, d, n) for d, n, _ in points]
     d = [point[0] for point in points]
     prediction = predict_log_profile(fit, kappa, d, [index] * len(points))
@@ -217,7 +217,7 @@ def _predicted_iterations(profile: Mapping[str, Any], model: str, lam_exponent: 
     return iterations, float(np.max(np.hypot(prediction.log_se, fit.rms_log_residual)))
 
 
-def _constant(value: float, reduce: str, log_sd: float, message: str) -> dict[str, Any]:
+def constant_entry(value: float, reduce: str, log_sd: float, message: str) -> dict[str, Any]:
     return {"base": value, "coef": {"*": 0.0}, "d_exponent": 0.0, "n_exponent": 0.0, "reduce": reduce,
             "free": ["log_base"], "covariance": [[log_sd**2]], "rms_log_residual": 0.0, "n_jobs": 1,
             "status": "converged", "message": message}  # fmt: skip
@@ -260,7 +260,7 @@ def write_cost_model(model: Mapping[str, Any], path: str | Path | None = None) -
         tmp.chmod(0o644)  # a file for the repository, not a private temporary one
 
 
-def _resolve(key: str, classes: Mapping[str, Any]) -> tuple[str | None, str]:
+def resolve_class(key: str, classes: Mapping[str, Any]) -> tuple[str | None, str]:
     """The class whose model a job uses (None: the stand-in), and how it was chosen.
 
     The job's own class, else a rule-wide class (``teacher`` for ``teacher/quadratic``), else the
@@ -278,12 +278,12 @@ def _resolve(key: str, classes: Mapping[str, Any]) -> tuple[str | None, str]:
     return None, f"median job (no calibration of {key})"
 
 
-def _stand_in(classes: Mapping[str, Any]) -> dict[str, Any]:
+def stand_in_class(classes: Mapping[str, Any]) -> dict[str, Any]:
     """A rule never calibrated: the median base time and memory, with a 1σ factor of e."""
     times = [entry["seconds"]["base"] for entry in classes.values()]
     memory = [entry["max_rss_mb"]["base"] for entry in classes.values() if "max_rss_mb" in entry]
     message = "stand-in for an uncalibrated rule"
     return {
-        "seconds": _constant(float(np.median(times)), "sum", 1.0, message),
-        "max_rss_mb": _constant(float(np.median(memory)), "max", 1.0, message),
+        "seconds": constant_entry(float(np.median(times)), "sum", 1.0, message),
+        "max_rss_mb": constant_entry(float(np.median(memory)), "max", 1.0, message),
     }

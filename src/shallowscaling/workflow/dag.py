@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .paths import _RULE_CONSTRAINTS, RULE_OUTPUTS, WILDCARD_CONSTRAINTS
+from .paths import RULE_CONSTRAINTS, RULE_OUTPUTS, WILDCARD_CONSTRAINTS
 from .study import all_targets, rule_inputs
 
 __all__ = ["Job", "jobs", "match_path"]
@@ -34,7 +34,7 @@ def _pattern(text: str, constraints: Mapping[str, str]) -> re.Pattern[str]:
 
 
 _OUTPUT_PATTERNS = [
-    (rule, _pattern(text, {**WILDCARD_CONSTRAINTS, **_RULE_CONSTRAINTS.get(rule, {})}))
+    (rule, _pattern(text, {**WILDCARD_CONSTRAINTS, **RULE_CONSTRAINTS.get(rule, {})}))
     for rule, outputs in RULE_OUTPUTS.items()
     for text in outputs.values()
 ]

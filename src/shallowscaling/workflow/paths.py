@@ -82,7 +82,7 @@ WILDCARD_CONSTRAINTS: dict[str, str] = {
     "noise": _FLOAT,
     "lam_exponent": _FLOAT,
 }
-_RULE_CONSTRAINTS = {
+RULE_CONSTRAINTS = {
     "collect_spectral_table": {"table": "spectra|pruning|fig2"},
     "figure_spectral": {"figure": "fig2|fig6|fig7|fig8"},
 }
@@ -95,7 +95,7 @@ def template(text: str, **values: Any) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
 
 
-def _fill(text: str, values: Mapping[str, Any]) -> str:
+def fill_template(text: str, values: Mapping[str, Any]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), text)
 
 

@@ -37,20 +37,20 @@ from .costs import (
     COST_MODEL_PATH,
     DEFAULT_CONFIG,
     TARGET_RULES,
-    _arrays,
-    _at_level,
-    _fit_from_dict,
-    _level_index,
-    _resolve,
-    _stand_in,
-    _with_iterations,
+    at_level,
     cost_class,
+    fit_from_dict,
     job_points,
+    level_index,
     load_cost_model,
+    point_arrays,
+    resolve_class,
+    stand_in_class,
     study_config,
+    with_iterations,
     write_cost_model,
 )
-from .resources import MEM_FLOOR_MB, RUNTIME_FLOOR_MIN, slurm_resources
+from .resources import MEM_FLOOR_MB, RESOURCE_SIGMAS, RUNTIME_FLOOR_MIN, ceil_request, slurm_resources
 
 __all__ = [
     "COST_MODEL_PATH",
@@ -157,21 +157,21 @@ def _predict_class(
         model = group["cost_class"].iloc[0].split("/")[1]
         time_points = []
         for j, (w, p) in enumerate(zip(wildcards, points, strict=True)):
-            inner, extra[j] = _with_iterations(profile, model, w, p)
+            inner, extra[j] = with_iterations(profile, model, w, p)
             time_points.append(inner)
     else:
         levels = list(entry["seconds"]["coef"])
         # A λ schedule never calibrated costs as much as the costliest calibrated one.
         costliest = int(np.argmax(list(entry["seconds"]["coef"].values())))
-        indices = [_level_index(levels, w) for w in wildcards]
-        time_points = [_at_level(p, costliest if k < 0 else k) for p, k in zip(points, indices, strict=True)]
-    memory_points = [_at_level(p, 0) for p in points]
+        indices = [level_index(levels, w) for w in wildcards]
+        time_points = [at_level(p, costliest if k < 0 else k) for p, k in zip(points, indices, strict=True)]
+    memory_points = [at_level(p, 0) for p in points]
     if design_memory_gb is not None:
         memory_points = _streamed_memory_points(memory_points, design_memory_gb)
     out = {}
     for quantity, inner in (("seconds", time_points), ("max_rss_mb", memory_points)):
-        fit, _ = _fit_from_dict(entry[quantity])
-        d, n, mult, owner, level = _arrays(inner)
+        fit, _ = fit_from_dict(entry[quantity])
+        d, n, mult, owner, level = point_arrays(inner)
         prediction = predict_cost(fit, d, n, mult, owner, level, len(inner))
         log_sd = np.hypot(prediction.log_se, fit.rms_log_residual)
         if fit.n_jobs <= len(fit.free) and fit.message != "hand measurement":
@@ -195,11 +195,11 @@ def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_mo
     job with the largest prediction.
     """
     classes = cost_model["classes"]
-    stand_in = _stand_in(classes)
+    stand_in = stand_in_class(classes)
     records = []
     for job in jobs:
         key = cost_class(job.rule, job.wildcards, config)
-        used, label = _resolve(key, classes)
+        used, label = resolve_class(key, classes)
         if job.rule in TARGET_RULES:
             used, label = None, "runs nothing (target rule)"
         records.append(
@@ -254,3 +254,58 @@ def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_mo
     rules = pd.DataFrame(rows)
     rules = rules.sort_values(["core_hours", "jobs"], ascending=False, kind="stable", ignore_index=True)
     return Plan(jobs=jobs_table, rules=rules)
+
+
+# --- the rules' `resources:` callables --------------------------------------------------------------
+
+
+class JobResources:
+    """Each job's SLURM requests, from the cost model, for the rules' ``resources:``.
+
+    A job asks for the 2σ upper prediction of its own run time and peak memory (rounded up to two
+    significant digits, at least :data:`RUNTIME_FLOOR_MIN` minutes and :data:`MEM_FLOOR_MB` MB),
+    times ``attempt``: the values ``plan --resources`` tabulates, for the job itself rather than
+    the largest job of its table row. Predictions are made once per job and kept.
+
+    Parameters
+    ----------
+    config : mapping
+        The validated study config (the workflow's ``config``).
+    cost_model : str or Path, optional
+        A cost-model JSON file (default: the shipped one, ``shallowscaling/resources/cost_model.json``).
+    """
+
+    def __init__(self, config: Mapping[str, Any], cost_model: Any = None) -> None:
+        self._config = config
+        self._path = cost_model
+        self._model: dict[str, Any] | None = None
+        self._cache: dict[tuple, dict[str, int]] = {}
+
+    def requests(self, rule: str, wildcards: Mapping[str, str]) -> dict[str, int]:
+        """``{"mem_mb": ..., "runtime": ...}`` of one job at its first attempt."""
+        key = (rule, tuple(sorted(wildcards.items())))
+        if self._model is None:
+            # The first job: predict every job of the study at once (one model evaluation per
+            # cost class rather than per job).
+            self._model = load_cost_model(self._path or COST_MODEL_PATH)
+            self._predict([job for job in dag.jobs(self._config) if job.rule not in TARGET_RULES])
+        if key not in self._cache:
+            self._predict([dag.Job(rule, dict(wildcards))])  # a job outside the study's targets
+        return self._cache[key]
+
+    def _predict(self, jobs: list) -> None:
+        frame = estimate_plan(jobs, self._config, self._model).jobs
+        minutes = frame["seconds"] * np.exp(RESOURCE_SIGMAS * frame["seconds_log_sd"]) / 60.0
+        memory = frame["max_rss_mb"] * np.exp(RESOURCE_SIGMAS * frame["max_rss_log_sd"])
+        for job, m, t in zip(jobs, memory, minutes, strict=True):
+            key = (job.rule, tuple(sorted(job.wildcards.items())))
+            self._cache[key] = {"mem_mb": ceil_request(m, MEM_FLOOR_MB), "runtime": ceil_request(t, RUNTIME_FLOOR_MIN)}
+
+    def resource(self, rule: str, name: str):
+        """The callable ``(wildcards, attempt) -> int`` of resource ``name`` (mem_mb, runtime) of ``rule``."""
+
+        def request(wildcards, attempt: int) -> int:
+            return attempt * self.requests(rule, dict(wildcards.items()))[name]
+
+        request.__name__ = f"{rule}_{name}"
+        return request

@@ -1,8 +1,8 @@
 """SLURM resources of the workflow's jobs from the cost models.
 
 :func:`slurm_resources` prints a profile's ``set-resources`` block for a study's plan
-(``shallowscaling plan --resources``); :func:`rule_resource` gives the rules' ``resources:``
-callables, which size each job from the same tables (computed once per workflow).
+(``shallowscaling plan --resources``); :func:`ceil_request` rounds a prediction into a request, as
+the rules' ``resources:`` callables (:class:`shallowscaling.workflow.plan.JobResources`) do.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .costs import TARGET_RULES, _resolve
+from .costs import TARGET_RULES, resolve_class
 
 #: Smallest requests: SLURM counts time in minutes, and a job also starts Snakemake twice.
 RUNTIME_FLOOR_MIN, MEM_FLOOR_MB = 3, 1000
@@ -55,17 +55,17 @@ def slurm_resources(plan: Any, cost_model: Mapping[str, Any]) -> str:
                 for model in sorted({w["model"] for w in group["w"]}):
                     mine = group[[w["model"] == model for w in group["w"]]]
                     by_d = mine.groupby([int(w["d"]) for w in mine["w"]])[column].max()
-                    table[model] = _compress([(int(d), _ceil(v, floor)) for d, v in by_d.items()])
+                    table[model] = _compress([(int(d), ceil_request(v, floor)) for d, v in by_d.items()])
                 values = {v for pairs in table.values() for _, v in pairs}
                 value = values.pop() if len(values) == 1 else _lookup(table, "wildcards.model", "int(wildcards.d)")
                 lines.append(f'    {name}: "attempt * {value}"')
         else:
-            lines.append(f'    mem_mb: "attempt * {_ceil(group["mem"].max(), MEM_FLOOR_MB)}"')
-            lines.append(f'    runtime: "attempt * {_ceil(group["minutes"].max(), RUNTIME_FLOOR_MIN)}"')
+            lines.append(f'    mem_mb: "attempt * {ceil_request(group["mem"].max(), MEM_FLOOR_MB)}"')
+            lines.append(f'    runtime: "attempt * {ceil_request(group["minutes"].max(), RUNTIME_FLOOR_MIN)}"')
     return "\n".join(lines) + "\n"
 
 
-def _ceil(value: float, floor: int) -> int:
+def ceil_request(value: float, floor: int) -> int:
     """Round a request up to two significant digits, at least ``floor``."""
     if value <= floor:
         return floor
@@ -94,7 +94,7 @@ def _lookup(table: Mapping[Any, list[tuple[int, int]]], key: str, size: str, def
 def _point_resources(group: pd.DataFrame, cost_model: Mapping[str, Any]) -> list[str]:
     memory = {}
     for key in sorted(set(group["cost_class"])):
-        used, _ = _resolve(key, cost_model["classes"])
+        used, _ = resolve_class(key, cost_model["classes"])
         fit = cost_model["classes"][used]["max_rss_mb"]
         if fit["coef"]["*"] > 0 and (fit["d_exponent"], fit["n_exponent"]) != (1.0, 1.0):
             raise InputError(
@@ -109,7 +109,8 @@ def _point_resources(group: pd.DataFrame, cost_model: Mapping[str, Any]) -> list
     by_d: dict[str, dict[int, list[tuple[int, int]]]] = {}
     for w, minutes in zip(group["w"], group["minutes"], strict=True):
         key = "/".join([w["model"], w["estimator"], w["lam_exponent"]])
-        by_d.setdefault(key, {}).setdefault(int(w["d"]), []).append((int(w["n"]), _ceil(minutes, RUNTIME_FLOOR_MIN)))
+        request = ceil_request(minutes, RUNTIME_FLOOR_MIN)
+        by_d.setdefault(key, {}).setdefault(int(w["d"]), []).append((int(w["n"]), request))
     runtime = {}
     for key, per_d in sorted(by_d.items()):
         tables = []
@@ -125,65 +126,3 @@ def _point_resources(group: pd.DataFrame, cost_model: Mapping[str, Any]) -> list
         f'    runtime: "attempt * (lambda first: first(first({_mapping(runtime)}.get({key}, '
         f'[(0, [(0, {RUNTIME_FLOOR_MIN})])]), int(wildcards.d)), int(wildcards.n)))({first})"',
     ]
-
-
-# --- the rules' `resources:` callables --------------------------------------------------------------
-
-
-class JobResources:
-    """Each job's SLURM requests, from the cost model, for the rules' ``resources:``.
-
-    A job asks for the 2σ upper prediction of its own run time and peak memory (rounded up to two
-    significant digits, at least :data:`RUNTIME_FLOOR_MIN` minutes and :data:`MEM_FLOOR_MB` MB),
-    times ``attempt``: the values ``plan --resources`` tabulates, for the job itself rather than
-    the largest job of its table row. Predictions are made once per job and kept.
-
-    Parameters
-    ----------
-    config : mapping
-        The validated study config (the workflow's ``config``).
-    cost_model : str or Path, optional
-        A cost-model JSON file (default: the shipped one, ``shallowscaling/resources/cost_model.json``).
-    """
-
-    def __init__(self, config: Mapping[str, Any], cost_model: Any = None) -> None:
-        self._config = config
-        self._path = cost_model
-        self._model: dict[str, Any] | None = None
-        self._cache: dict[tuple, dict[str, int]] = {}
-
-    def requests(self, rule: str, wildcards: Mapping[str, str]) -> dict[str, int]:
-        """``{"mem_mb": ..., "runtime": ...}`` of one job at its first attempt."""
-        key = (rule, tuple(sorted(wildcards.items())))
-        if self._model is None:
-            # The first job: predict every job of the study at once (one model evaluation per
-            # cost class rather than per job).
-            from .costs import COST_MODEL_PATH, load_cost_model
-            from .dag import jobs
-
-            self._model = load_cost_model(self._path or COST_MODEL_PATH)
-            self._predict([job for job in jobs(self._config) if job.rule not in TARGET_RULES])
-        if key not in self._cache:
-            from .dag import Job
-
-            self._predict([Job(rule, dict(wildcards))])  # a job outside the study's targets
-        return self._cache[key]
-
-    def _predict(self, jobs: list) -> None:
-        from .plan import estimate_plan
-
-        frame = estimate_plan(jobs, self._config, self._model).jobs
-        minutes = frame["seconds"] * np.exp(RESOURCE_SIGMAS * frame["seconds_log_sd"]) / 60.0
-        memory = frame["max_rss_mb"] * np.exp(RESOURCE_SIGMAS * frame["max_rss_log_sd"])
-        for job, m, t in zip(jobs, memory, minutes, strict=True):
-            key = (job.rule, tuple(sorted(job.wildcards.items())))
-            self._cache[key] = {"mem_mb": _ceil(m, MEM_FLOOR_MB), "runtime": _ceil(t, RUNTIME_FLOOR_MIN)}
-
-    def resource(self, rule: str, name: str):
-        """The callable ``(wildcards, attempt) -> int`` of resource ``name`` (mem_mb, runtime) of ``rule``."""
-
-        def request(wildcards, attempt: int) -> int:
-            return attempt * self.requests(rule, dict(wildcards.items()))[name]
-
-        request.__name__ = f"{rule}_{name}"
-        return request

@@ -28,7 +28,7 @@ from .paths import (
     RULE_OUTPUTS,
     SPECTRAL_FIGURE_TABLES,
     WILDCARD_CONSTRAINTS,
-    _fill,
+    fill_template,
     template,
 )
 
@@ -141,7 +141,7 @@ class StudyPoint:
 
     def path(self, stage: str) -> str:
         """The point's file of ``stage`` (a key of :data:`PATHS`)."""
-        return _fill(PATHS[stage], self.wildcards)
+        return fill_template(PATHS[stage], self.wildcards)
 
 
 def kappa(model: str, d: int, n: int) -> float:
@@ -163,7 +163,7 @@ def _path(stage: str, model: str, d: Any, gamma: float, noise: float, ell: float
     values = {"model": model, "d": d, "gamma": format_float(gamma), "noise": format_float(noise), **extra}
     if ell is not None:
         values["lam_exponent"] = format_float(ell)
-    return _fill(PATHS[stage], values)
+    return fill_template(PATHS[stage], values)
 
 
 def _get(wildcards: Mapping[str, Any] | Any, key: str) -> Any:
@@ -210,7 +210,7 @@ def fig3_inputs(config: Mapping[str, Any], model: str) -> dict[str, list[str]]:
 
 def _figure_files(names: Iterable[str], models: Iterable[str]) -> list[str]:
     return [
-        _fill(PATHS[f"figure_{ext}"], {"figure": name, "model": model})
+        fill_template(PATHS[f"figure_{ext}"], {"figure": name, "model": model})
         for name in names
         for model in models
         for ext in ("pdf", "png")
@@ -263,12 +263,12 @@ def sweep_point_files(config: Mapping[str, Any], wildcards: Mapping[str, Any] | 
     """The per-point files of every n of one sweep, in n order: the fit job's (`fit`, `weights`)
     or the prune job's (`prune_point`)."""
     values = _wildcard_values(wildcards, _SWEEP_KEYS)
-    return [_fill(PATHS[stage], {**values, "n": n}) for n in sweep_n(config, wildcards)]
+    return [fill_template(PATHS[stage], {**values, "n": n}) for n in sweep_n(config, wildcards)]
 
 
 def fit_point_file(wildcards: Mapping[str, Any] | Any, stage: str) -> str:
     """The fit job's file of the point a job belongs to: its `fit`, `weights` or `solution`."""
-    return _fill(PATHS[stage], _wildcard_values(wildcards, (*_SWEEP_KEYS, "n")))
+    return fill_template(PATHS[stage], _wildcard_values(wildcards, (*_SWEEP_KEYS, "n")))
 
 
 def in_sweep(config: Mapping[str, Any], model: str, lam_exponent: float) -> float | None:
@@ -402,7 +402,7 @@ def scaling_targets(config: Mapping[str, Any]) -> list[str]:
 
 
 def _teacher(w: Mapping[str, Any] | Any) -> str:
-    return _fill(PATHS["teacher"], _wildcard_values(w, ("model", "d", "gamma")))
+    return fill_template(PATHS["teacher"], _wildcard_values(w, ("model", "d", "gamma")))
 
 
 def rule_inputs(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, Any] | Any) -> dict[str, list[str]]:
@@ -436,7 +436,7 @@ def rule_inputs(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, An
         return {"table": [figure_table(w)]}
     if rule in ("figure_fig3", "figure_fig5"):
         table = rule.removeprefix("figure_")
-        return {"table": [_fill(PATHS["table"], {"table": table, "model": _get(w, "model")})]}
+        return {"table": [fill_template(PATHS["table"], {"table": table, "model": _get(w, "model")})]}
     if rule in ("figure_fig1", "figure_fig4"):
         return {"table": [PATHS["heatmap"]]}
     if rule == "scaling_heatmap":
@@ -451,4 +451,4 @@ def rule_inputs(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, An
 def figure_table(wildcards: Mapping[str, Any] | Any) -> str:
     """The collected table a spectral figure is drawn from."""
     table = SPECTRAL_FIGURE_TABLES[_get(wildcards, "figure")]
-    return _fill(PATHS["table"], {"table": table, "model": _get(wildcards, "model")})
+    return fill_template(PATHS["table"], {"table": table, "model": _get(wildcards, "model")})
