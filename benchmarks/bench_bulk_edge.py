@@ -1,4 +1,4 @@
-"""Accuracy of the empirical bulk edge against the SE free-convolution edge (spec §4, issue 6).
+"""Accuracy of the empirical bulk edge against the SE free-convolution edge (docs/theory.md §4, issue 6).
 
 Run (about 10 s; ``--fits`` adds convex fits, seconds each at d = 100, ~15 s at d = 150)::
 

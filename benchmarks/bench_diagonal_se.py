@@ -1,4 +1,4 @@
-"""Time one non-asymptotic LASSO state-evolution solve at d = 10⁵ (spec §2.1: well under 0.1 s).
+"""Time one non-asymptotic LASSO state-evolution solve at d = 10⁵ (docs/theory.md §2.1: well under 0.1 s).
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_diagonal_se.py``. Prints, for each (n, λ),
 the best of five wall times, the fixed-point residual and the number of full-vector map

@@ -1,4 +1,4 @@
-"""Reproduce the spec §8 diagonal table: LASSO simulations vs non-asymptotic SE at d = 400.
+"""Reproduce the docs/theory.md §8 diagonal table: LASSO simulations vs non-asymptotic SE at d = 400.
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_diagonal_table.py [seeds]``. For each row,
 prints the table's values, the mean ± standard error over ``seeds`` (default 10) teachers of the

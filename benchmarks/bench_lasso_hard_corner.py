@@ -1,8 +1,8 @@
-"""Time the LASSO hard corner n < d, λ = 1/d (spec §7) and the network-vs-LASSO agreement.
+"""Time the LASSO hard corner n < d, λ = 1/d (docs/theory.md §7) and the network-vs-LASSO agreement.
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lasso_hard_corner.py``. Prints wall time,
 certified relative duality gap, KKT residual, epochs and active-set steps of a fit from zero and
-along a 10-point path from λ_max, at d = 400, n = 200 (the spec's reference point) and larger d;
+along a 10-point path from λ_max, at d = 400, n = 200 (the reference point of docs/theory.md §8) and larger d;
 then the relative excess-risk difference between the diagonal network and the LASSO at d = 100.
 """
 

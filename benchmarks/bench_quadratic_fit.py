@@ -1,4 +1,4 @@
-"""Speed and memory of the quadratic-model solvers against the BLAS floor (spec §7).
+"""Speed and memory of the quadratic-model solvers against the BLAS floor (docs/theory.md §7).
 
 Measures, at d = 100 and n = sample_ratio·d² (default 4, n = 40 000):
 

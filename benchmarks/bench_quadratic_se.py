@@ -1,4 +1,4 @@
-"""Quadratic state evolution: timings and the acceptance tables (spec §2.2, §2.3, §8).
+"""Quadratic state evolution: timings and the acceptance tables (docs/theory.md §2.2, §2.3, §8).
 
 Run: ``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_quadratic_se.py [--quick]``.
 Prints (wall times, best of three where cheap):
@@ -8,7 +8,7 @@ Prints (wall times, best of three where cheap):
 2. deterministic route at d = 10⁴ on the same grid (target ≤ 2 s per point) and at d = 10⁵
    (feasibility), with the number of atoms after compression;
 3. route (a) (K = 20, mean ± sd over 4 seeds) against route (b) at d = 200;
-4. spec §8 quadratic table at d = 40: spec SE, our MC SE (K = 3, mean ± sd over 8 seeds),
+4. docs/theory.md §8 quadratic table at d = 40: ref. SE, our MC SE (K = 3, mean ± sd over 8 seeds),
    K = 50, and route (b);
 5. the Wishart perfect-recovery threshold of the Bayes-optimal SE (Δ = 0) against κ − κ²/2.
 """
@@ -30,7 +30,7 @@ from shallowscaling.state_evolution.quadratic_mc import solve_quadratic_se_mc
 
 NOISE = 0.5
 SEED = 0
-SPEC_SECTION_8 = [
+REFERENCE_TABLE = [
     (0.1, 0.01, 0.752),
     (0.1, 0.3, 0.567),
     (0.3, 0.05, 0.457),
@@ -109,11 +109,11 @@ def routes(quick: bool) -> None:
 
 
 def section8(quick: bool) -> None:
-    print("\n## Spec §8 quadratic table, d = 40, γ = 1, Δ = 0.5 (mse_S)")
-    print(f"{'α':>5} {'λ':>6} {'spec SE':>8} {'MC K=3 (8 seeds)':>18} {'MC K=50':>8} {'det':>7}")
+    print("\n## docs/theory.md §8 quadratic table, d = 40, γ = 1, Δ = 0.5 (mse_S)")
+    print(f"{'α':>5} {'λ':>6} {'ref. SE':>8} {'MC K=3 (8 seeds)':>18} {'MC K=50':>8} {'det':>7}")
     d = 40
     s = targets.power_law_spectrum(d, 1.0)
-    for ratio, lam, spec in SPEC_SECTION_8:
+    for ratio, lam, reference in REFERENCE_TABLE:
         n = round(ratio * d * d)
         k3 = np.array(
             [
@@ -123,7 +123,7 @@ def section8(quick: bool) -> None:
         )
         k50 = solve_quadratic_se_mc(s, n, lam, NOISE, n_draws=50, rng=np.random.default_rng(123)).matrix_mse
         det = solve_quadratic_se_deterministic(s, n, lam, NOISE).matrix_mse
-        print(f"{ratio:>5g} {lam:>6g} {spec:>8.3f} {k3.mean():>10.3f} ± {k3.std():.3f} {k50:>8.3f} {det:>7.3f}")
+        print(f"{ratio:>5g} {lam:>6g} {reference:>8.3f} {k3.mean():>10.3f} ± {k3.std():.3f} {k50:>8.3f} {det:>7.3f}")
 
 
 def wishart() -> None:

@@ -1,4 +1,4 @@
-"""Acceptance numbers of the scaling stage at sizes beyond the default study (spec §3).
+"""Acceptance numbers of the scaling stage at sizes beyond the default study (docs/theory.md §3).
 
 Runs the SE of one model on a fine (κ, ℓ) grid and the config's fitting windows at several d,
 then prints (1) the fraction of grid points farther than the margin from a boundary whose

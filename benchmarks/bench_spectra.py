@@ -1,4 +1,4 @@
-"""Spectral-analysis numbers of spec §4–§5: tail exponents, tail-fit timing, bulk-edge errors.
+"""Spectral-analysis numbers of docs/theory.md §4–§5: tail exponents, tail-fit timing, bulk-edge errors.
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_spectra.py``. Prints
 

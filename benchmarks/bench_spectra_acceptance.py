@@ -1,4 +1,4 @@
-"""Acceptance numbers of the spectral stage (spec §4–6), from a finished study plus a few fits.
+"""Acceptance numbers of the spectral stage (docs/theory.md §4–6), from a finished study plus a few fits.
 
 Run (after the default study, e.g. ``snakemake --cores 2 --directory WORK``)::
 

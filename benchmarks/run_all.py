@@ -531,7 +531,7 @@ def lasso_vs_sklearn(d: int, num: int, repeats: int) -> list[Row]:
                 n = x.shape[0]
                 design = x / np.sqrt(d)
                 model = Lasso(
-                    alpha=lam / n,  # sklearn_alpha = λ/n: its objective is P(θ)/n (spec §1.2)
+                    alpha=lam / n,  # sklearn_alpha = λ/n: its objective is P(θ)/n (docs/theory.md §1.2)
                     fit_intercept=False,
                     precompute=False,
                     warm_start=False,

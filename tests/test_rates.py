@@ -1,4 +1,4 @@
-"""Result-1 phase diagram: labels and exponents at points inside each region (spec §3)."""
+"""Result-1 phase diagram: labels and exponents at points inside each region (docs/theory.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Measured scaling exponents (spec §3): slopes, bootstrap, extrapolation, the phase geometry, and
+"""Measured scaling exponents (docs/theory.md §3): slopes, bootstrap, extrapolation, the phase geometry, and
 the SE exponents against the Result-1 theory on small grids."""
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def test_boundary_distance_is_the_distance_to_a_change_of_phase(noiseless, gamma
 @pytest.mark.parametrize("noiseless", [False, True])
 @pytest.mark.parametrize("gamma", [0.75, 1.0, 2.0])
 def test_red_lines_are_exactly_where_the_exponent_jumps(noiseless, gamma) -> None:
-    """Across a black boundary r is continuous, across a red one it jumps (paper Fig. 1, spec §3)."""
+    """Across a black boundary r is continuous, across a red one it jumps (paper Fig. 1, docs/theory.md §3)."""
     eps = 1e-7
     for name, (k0, l0, k1, l1), jump in boundary_segments(gamma, noiseless):
         length = math.hypot(k1 - k0, l1 - l0)
@@ -252,7 +252,7 @@ def test_heat_map_agrees_with_the_phase_classification_on_a_small_grid() -> None
 @pytest.mark.slow
 def test_se_window_exponents_match_the_rates_at_moderate_d() -> None:
     """Diagonal SE at d = 10³, 10⁴: the slope exponent of each window near the rate law
-    (II: 1, III: 2, IV: ½, peak: ⅔, VI: 1 at γ = 1); the spec's anchors at d = 2·10⁴ are II → 0.97,
+    (II: 1, III: 2, IV: ½, peak: ⅔, VI: 1 at γ = 1); the reference anchors (docs/theory.md §8) at d = 2·10⁴ are II → 0.97,
     peak 0.77 → 0.69 (windows closer to the boundaries than these)."""
     grid = _point_grid(-0.5, 0.0)
     se = pd.concat(
@@ -340,7 +340,7 @@ def test_a_failing_se_point_is_recorded_not_fatal(monkeypatch) -> None:
 
 
 def test_vi_risk_is_accurate_far_below_the_noise_level() -> None:
-    """Deep in VIb the SE risk is R ≈ Δ d/n_eff (spec anchor: R·n/d → Δ in VI) while (n/d)δ² ≈ Δ:
+    """Deep in VIb the SE risk is R ≈ Δ d/n_eff (reference anchor: R·n/d → Δ in VI) while (n/d)δ² ≈ Δ:
     the job must not take R as the difference of the two (it would keep no correct digit at
     d = 10⁵, κ = 3, R = 5e-11 with a fixed-point tolerance of 1e-8)."""
     d, noise = 100_000, 0.5

@@ -1,4 +1,4 @@
-"""Two independent routes: the quadratic state evolution against convex ERM simulations (spec §8).
+"""Two independent routes: the quadratic state evolution against convex ERM simulations (docs/theory.md §8).
 
 At d = 40 the §8 points (0.6, 1) and (1.5, 0.1), plus (1, 0.3) and (2, 1), are reproduced within
 two standard errors of the simulated mean over 6 replicates, plus the SE's finite-d bias: the SE

@@ -49,7 +49,7 @@ def test_spectrum_of_a_1d_array(tmp_path: Path, capsys) -> None:
     for key in REQUIRED_KEYS:
         assert key in record
     assert record["kind"] == "spectrum" and record["d"] == 400
-    # The exact power law i^{-1} has the HT-SR exponent 1 + 1/γ = 2 (CSN fit: 2.01, spec §4).
+    # The exact power law i^{-1} has the HT-SR exponent 1 + 1/γ = 2 (CSN fit: 2.01, docs/theory.md §4).
     assert record["tail_exponent"] == pytest.approx(2.0, abs=0.05)
     assert record["phase"] == "heavy-tailed"
     assert record["outliers"] == sorted(record["outliers"], reverse=True)

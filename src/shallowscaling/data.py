@@ -1,4 +1,4 @@
-"""Datasets drawn from a teacher: Gaussian inputs and noisy labels (spec §1).
+"""Datasets drawn from a teacher: Gaussian inputs and noisy labels (docs/theory.md §1).
 
 Designs are regenerated from their seed rather than cached (they are the largest objects of
 the study and cost less to draw than to read back). The quadratic labels are computed in
@@ -37,7 +37,7 @@ CHUNK_ROWS = 4096
 def draw_diagonal_data(
     theta_star: np.ndarray, n: int, noise: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``X`` (n, d) with N(0, 1) entries and ``y = X θ*/√d + √Δ ξ`` (spec §1.2)."""
+    """Draw ``X`` (n, d) with N(0, 1) entries and ``y = X θ*/√d + √Δ ξ`` (docs/theory.md §1.2)."""
     n = check_int(n, "n", "number of samples n", lower=1)
     noise = check_real(noise, "noise", "label-noise variance Δ", lower=0.0)
     d = theta_star.shape[0]
@@ -56,7 +56,7 @@ def quadratic_forward(x: np.ndarray, s: np.ndarray, chunk_rows: int = CHUNK_ROWS
 def draw_quadratic_data(
     s_star: np.ndarray, n: int, noise: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``X`` (n, d) and ``y_μ = Tr[S*(x_μx_μᵀ − I)]/√d + √Δ ξ_μ`` (spec §1.1)."""
+    """Draw ``X`` (n, d) and ``y_μ = Tr[S*(x_μx_μᵀ − I)]/√d + √Δ ξ_μ`` (docs/theory.md §1.1)."""
     n = check_int(n, "n", "number of samples n", lower=1)
     noise = check_real(noise, "noise", "label-noise variance Δ", lower=0.0)
     d = s_star.shape[0]

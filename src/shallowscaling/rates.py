@@ -1,4 +1,4 @@
-"""Phase diagram of excess-risk exponents (paper Result 1 and Corollary 1; spec §3).
+"""Phase diagram of excess-risk exponents (paper Result 1 and Corollary 1; docs/theory.md §3).
 
 Coordinates are the paper's powers of d: κ = log_d n_eff and ℓ = log_d λ, with n_eff = n for
 the diagonal network and n/d for the quadratic one; the diagram is the same for both models.
@@ -21,10 +21,10 @@ VIb    κ > 2γ, ℓ < (κ−1)/2                         κ − 1
 
 Phase V (κ → 1⁻, the overfitting term ρ(n_eff/d) dominating) has no power-law exponent of its
 own: it is the approach of IV to the peak and is labelled IV here. The term is model dependent,
-ρ(t) = −Δ/log t (diagonal) and Δ t^{2/5} (quadratic) with t = n_eff/d (spec §3); see
+ρ(t) = −Δ/log t (diagonal) and Δ t^{2/5} (quadratic) with t = n_eff/d (docs/theory.md §3); see
 :func:`overfitting_exponent`. The exponent returned for IV is the signal term's.
 
-Noiseless case (Δ = 0, paper Result 4) [derived in the spec, checked here with the diagonal SE at
+Noiseless case (Δ = 0, paper Result 4) [derived in docs/theory.md §3, checked here with the diagonal SE at
 d = 10³–10⁵]: no overfitting term and no peak. Over-regularised points keep the rates of Ib and
 II; under-regularised ones are
 

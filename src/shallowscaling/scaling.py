@@ -1,4 +1,4 @@
-"""Measured scaling exponents: slopes, bootstrap intervals, finite-size extrapolation (spec §3).
+"""Measured scaling exponents: slopes, bootstrap intervals, finite-size extrapolation (docs/theory.md §3).
 
 The theory (:mod:`shallowscaling.rates`) predicts R = Θ(d^{-r(κ, ℓ)}) with n_eff = d^κ, λ = d^ℓ.
 Two local exponents measure it:

@@ -1,4 +1,4 @@
-"""Power-law teachers: the diagonal coefficients θ* and the quadratic target S* (spec §1.1–1.2).
+"""Power-law teachers: the diagonal coefficients θ* and the quadratic target S* (docs/theory.md §1.1–1.2).
 
 Two normalisations of the power law ``k^{-γ}`` are offered:
 

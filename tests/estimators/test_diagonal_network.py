@@ -1,4 +1,4 @@
-"""Diagonal network aᵀ(w ⊙ x)/√d trained by L-BFGS vs its convex twin, the LASSO (spec §1.2, §7)."""
+"""Diagonal network aᵀ(w ⊙ x)/√d trained by L-BFGS vs its convex twin, the LASSO (docs/theory.md §1.2, §7)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_gradient_and_hessian_pass_the_taylor_remainder_test():
 
 @pytest.mark.parametrize("n", [50, 200])
 def test_network_reaches_the_lasso_solution(n):
-    """Acceptance (spec §1.2): same excess risk as the LASSO with the same λ, within 1e-3."""
+    """Acceptance (docs/theory.md §1.2): same excess risk as the LASSO with the same λ, within 1e-3."""
     d = 100
     theta_star, x, y = _problem(d=d, n=n)
     risks = []

@@ -1,4 +1,4 @@
-"""LASSO by coordinate descent + active-set refinement (spec §1.2, §7)."""
+"""LASSO by coordinate descent + active-set refinement (docs/theory.md §1.2, §7)."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_vanishing_lambda_gives_least_squares_when_n_exceeds_d():
 
 @pytest.mark.slow
 def test_hard_corner_small_lambda_below_interpolation():
-    """Spec §7: n < d, λ = 1/d. The naive certificate at coordinate descent's own stopping point
+    """docs/theory.md §7: n < d, λ = 1/d. The naive certificate at coordinate descent's own stopping point
     is ~1e-6 while the objective is already optimal; the active-set refinement certifies it."""
     d, n = 400, 200
     _, x, y = _problem(d=d, n=n)

@@ -1,4 +1,4 @@
-"""Tests of the convex PSD solver and its operators (spec §1.1, §7)."""
+"""Tests of the convex PSD solver and its operators (docs/theory.md §1.1, §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of the quadratic network trained by L-BFGS, against the convex twin (spec §1.1, §7)."""
+"""Tests of the quadratic network trained by L-BFGS, against the convex twin (docs/theory.md §1.1, §7)."""
 
 from __future__ import annotations
 

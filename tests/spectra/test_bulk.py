@@ -1,4 +1,4 @@
-"""Bulk edge and outliers: SE predictions against GOE simulations, and the empirical estimator (spec §4)."""
+"""Bulk edge and outliers: SE predictions against GOE simulations, and the empirical estimator (docs/theory.md §4)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from shallowscaling.targets import power_law_spectrum
 
 
 def _goe(d: int, rng: np.random.Generator) -> np.ndarray:
-    """Z = (G + Gᵀ)/√(2d): semicircle on [−2, 2] (spec §2)."""
+    """Z = (G + Gᵀ)/√(2d): semicircle on [−2, 2] (docs/theory.md §2)."""
     g = rng.standard_normal((d, d))
     return (g + g.T) / np.sqrt(2.0 * d)
 

@@ -1,4 +1,4 @@
-"""Martin–Mahoney phase rules (spec §4): each rule on hand-built features, then SE-like spectra."""
+"""Martin–Mahoney phase rules (docs/theory.md §4): each rule on hand-built features, then SE-like spectra."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_each_rule(changes: dict, phase: str) -> None:
 
 
 # SE-like spectra soft-threshold(diag(s) + δZ; t) at d = 400, γ = 1, with (δ, t) typical of the
-# paper's phases (spec §3): Ia has δ ≫ s_1 (n_eff ≪ 1), VIa a small δ and no threshold, VIb a δ
+# paper's phases (docs/theory.md §3): Ia has δ ≫ s_1 (n_eff ≪ 1), VIa a small δ and no threshold, VIb a δ
 # below every s_i, II a threshold above the bulk edge 2δ, Ib a threshold above every eigenvalue.
 SE_LIKE = [
     ("Ia", 30.0, 0.01, "random-like"),

@@ -1,4 +1,4 @@
-"""Pruning (spec §5): the soft-threshold identity, rebuilt matrices, and the error it removes."""
+"""Pruning (docs/theory.md §5): the soft-threshold identity, rebuilt matrices, and the error it removes."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _goe(d: int, rng: np.random.Generator) -> np.ndarray:
 
 @pytest.mark.parametrize("threshold", [0.0, 0.3, 1.0, 2.0])
 def test_pruning_at_the_bulk_edge_equals_thresholding_at_two_delta(threshold: float, global_seed: int) -> None:
-    # ((x − t)₊ − (2δ − t))₊ = (x − 2δ)₊ for t ≤ 2δ (spec §5), up to one rounding of x − t.
+    # ((x − t)₊ − (2δ − t))₊ = (x − 2δ)₊ for t ≤ 2δ (docs/theory.md §5), up to one rounding of x − t.
     delta = 1.0
     x = 3.0 * make_rng(global_seed, "test-pruning-identity").standard_normal(1000)
     pruned = prune_spectrum(np.maximum(x - threshold, 0.0), predicted_bulk_edge(delta, threshold))
@@ -67,7 +67,7 @@ def test_pruned_matrix_is_the_soft_threshold_of_the_noisy_target_at_two_delta(gl
 
 
 def test_pruning_removes_the_overfitted_bulk(global_seed: int) -> None:
-    # Over-fitting regime (spec §5): a small threshold t = 0.05 leaves half of the noise bulk in Ŝ.
+    # Over-fitting regime (docs/theory.md §5): a small threshold t = 0.05 leaves half of the noise bulk in Ŝ.
     d, delta, threshold = 300, 1.0, 0.05
     rng = make_rng(global_seed, "test-pruning-overfit")
     s, basis = draw_quadratic_teacher(d, 1.0, rng)

@@ -1,4 +1,4 @@
-"""Spectrum summary (the `spectrum --json` record) and weight-matrix spectra (spec §1.1, §4)."""
+"""Spectrum summary (the `spectrum --json` record) and weight-matrix spectra (docs/theory.md §1.1, §4)."""
 
 from __future__ import annotations
 

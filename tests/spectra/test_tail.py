@@ -1,4 +1,4 @@
-"""Power-law tail fit: closed forms, the reference package, and a naive KS scan (spec §4)."""
+"""Power-law tail fit: closed forms, the reference package, and a naive KS scan (docs/theory.md §4)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _naive_ks_scan(values: np.ndarray, sup: bool) -> tuple[float, float, float]:
 
 @pytest.mark.parametrize("gamma", [0.6, 1.0, 1.25, 2.0])
 def test_exact_power_law_spectrum_gives_one_plus_inverse_gamma(gamma: float) -> None:
-    # s_i ∝ i^{-γ}, i = 1..400: a density ∝ x^{-(1+1/γ)} (spec §4 quotes 2.667/2.0/1.8/1.5).
+    # s_i ∝ i^{-γ}, i = 1..400: a density ∝ x^{-(1+1/γ)} (docs/theory.md §4 quotes 2.667/2.0/1.8/1.5).
     s = np.arange(1, 401, dtype=float) ** -gamma
     fit = fit_power_law_tail(s)
     # ±0.05 is the acceptance band of the spec; the discreteness of 400 points biases α̂ by ~0.5 %.

@@ -1,4 +1,4 @@
-"""Bayes-optimal state evolution of the diagonal model (spec §2.3)."""
+"""Bayes-optimal state evolution of the diagonal model (docs/theory.md §2.3)."""
 
 from __future__ import annotations
 

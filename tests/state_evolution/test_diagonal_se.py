@@ -1,4 +1,4 @@
-"""Non-asymptotic LASSO state evolution (spec §2.1) and its agreement with simulations (§8)."""
+"""Non-asymptotic LASSO state evolution (docs/theory.md §2.1) and its agreement with simulations (§8)."""
 
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ def test_se_matches_lasso_simulations_at_d200():
         assert np.mean(simulated) == pytest.approx(np.mean(predicted), rel=0.10), (n, lam)
 
 
-#: Spec §8 (diagonal, d = 400, γ = 1, Δ = 0.5, Q* = 1, 3 seeds): (n, λ, simulated R, SE R).
+#: docs/theory.md §8 (diagonal, d = 400, γ = 1, Δ = 0.5, Q* = 1, 3 seeds): (n, λ, simulated R, SE R).
 SPEC_TABLE = [
     (100, 0.05, 0.425, 0.408),
     (200, 1.0, 0.141, 0.132),

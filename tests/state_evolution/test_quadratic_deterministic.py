@@ -1,4 +1,4 @@
-"""Quadratic SE, deterministic (free-convolution) route: route (a) vs (b), spec-form fixed point."""
+"""Quadratic SE, deterministic (free-convolution) route: route (a) vs (b), the fixed point as docs/theory.md §2.2 writes it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from shallowscaling.targets import power_law_spectrum
 
 NOISE = 0.5
 
-# d = 200, γ = 1, Δ = 0.5. Phases (spec §3, with n_eff = αd): few samples and weak λ (IV),
+# d = 200, γ = 1, Δ = 0.5. Phases (docs/theory.md §3, with n_eff = αd): few samples and weak λ (IV),
 # interpolation side α < 1/4 (IV/V), over-parametrised weak λ (VIa), optimally regularised
 # (II/VI boundary), strong λ with many samples (II), and rank collapse (Ib, exact).
 ROUTE_POINTS = [(0.1, 0.01), (0.6, 0.01), (0.6, 1.0), (2.0, 0.1), (5.0, 5.0), (0.3, 20.0)]
@@ -38,7 +38,7 @@ def test_monte_carlo_and_deterministic_routes_agree(sample_ratio, lam):
 
 @pytest.mark.parametrize(("sample_ratio", "lam"), [(0.2, 0.05), (1.0, 0.3), (3.0, 2.0)])
 def test_spec_form_of_the_fixed_point(sample_ratio, lam):
-    # Spec §2.2(b): 4αδ − δ/ε = ∂_δ J(δ, λε) and Q* + Δ/2 + 2αδ² − δ²/ε = J − λε ∂_t J, checked
+    # docs/theory.md §2.2(b): 4αδ − δ/ε = ∂_δ J(δ, λε) and Q* + Δ/2 + 2αδ² − δ²/ε = J − λε ∂_t J, checked
     # with an independent quadrature (Biane's real-axis route) and ∂_δ J by central differences,
     # on the plain free convolution (finite_size_correction=False).
     d = 80
@@ -132,7 +132,7 @@ def test_predicted_spectrum():
 
 @pytest.mark.parametrize(("n_eff_exponent", "lam_exponent"), [(2.5, -1.0), (3.0, -1.0)])
 def test_noiseless_exact_recovery_keeps_relative_accuracy(n_eff_exponent, lam_exponent):
-    # Noiseless phase III (spec §3): R ≍ (λd/n_eff)² → 0. Once t is below the spectrum nothing is
+    # Noiseless phase III (docs/theory.md §3): R ≍ (λd/n_eff)² → 0. Once t is below the spectrum nothing is
     # cut, Ŝ = S* + δZ − tI and mse_S = t² + δ² E‖Z‖²/d exactly, with t = λ/(2(2α − 1 − 1/d)) and
     # δ² = t²/(2α − 1 − 1/d). Here mse_S ~ 1e-11–1e-13 (1e-22 at larger d, κ): the form Q* − J + …
     # has an absolute floor ~1e-12 (regression: it returned O(1) errors at these points through

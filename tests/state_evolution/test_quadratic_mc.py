@@ -1,4 +1,4 @@
-"""Quadratic SE, Monte-Carlo route: certificates, divergence, closed forms, spec §8 numbers."""
+"""Quadratic SE, Monte-Carlo route: certificates, divergence, closed forms, docs/theory.md §8 numbers."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def _direct_terms(s, z_list, delta, t, width):
 @pytest.mark.parametrize(("sample_ratio", "lam", "width"), [(0.3, 0.05, None), (1.2, 0.5, None), (0.8, 0.2, 20)])
 def test_fixed_point_certificate(sample_ratio, lam, width):
     # Rebuild the same GOE draws and check both SE equations at the returned (δ, t) with
-    # independent code: mse_S + Δ/2 = 2αδ² and λ = 2t(2α − D) (spec §2.2).
+    # independent code: mse_S + Δ/2 = 2αδ² and λ = 2t(2α − D) (docs/theory.md §2.2).
     d, k = 50, 2
     s = power_law_spectrum(d, 1.0)
     n = round(sample_ratio * d * d)
@@ -108,7 +108,7 @@ def test_rank_collapse_closed_form():
 
 
 def test_hybr_route_agrees_with_threshold_route():
-    # The (q, m, σ) equations of spec §2.2 solved by scipy's hybr land on the same fixed point
+    # The (q, m, σ) equations of docs/theory.md §2.2 solved by scipy's hybr land on the same fixed point
     # (up to hybr's xtol and the finite-difference Jacobian: 1e-7 relative).
     d = 60
     s = power_law_spectrum(d, 1.0)
@@ -129,7 +129,7 @@ def test_warm_start_reaches_the_same_point_faster():
     assert warm.iterations < cold.iterations
 
 
-# Spec §8 (quadratic, d = 40, γ = 1, Δ = 0.5): (α, λ, SE mse_S). Our K = 3 values vary with the
+# docs/theory.md §8 (quadratic, d = 40, γ = 1, Δ = 0.5): (α, λ, SE mse_S). Our K = 3 values vary with the
 # draws by the measured standard deviation `spread` (8 seeds); the test averages 4 seeds, so a
 # tolerance of 3 × spread/2 covers the seed-to-seed variation of that mean.
 SPEC_SECTION_8 = [
@@ -149,7 +149,7 @@ def test_spec_section8_reference_values(sample_ratio, lam, spec_value, spread):
     assert np.mean(values) == pytest.approx(spec_value, abs=1.5 * spread)
 
 
-# Spec §8 also lists SE = 0.752 at (0.1, 0.01) and 0.274 at (0.6, 0.01). Our SE gives 0.58–0.59
+# docs/theory.md §8 also lists SE = 0.752 at (0.1, 0.01) and 0.274 at (0.6, 0.01). Our SE gives 0.58–0.59
 # and 0.29 there (unique roots; K = 50 and the deterministic route agree). It is confirmed by
 # simulating the ERM with Gaussian (GOE) sensing matrices, the model the SE describes exactly
 # (20 and 10 seeds, FISTA, d = 40, this project, 2026): 0.565 ± 0.012 and 0.303 ± 0.007. With the

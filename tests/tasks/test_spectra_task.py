@@ -100,7 +100,7 @@ def test_diagonal_sweep_noise_edges() -> None:
 @pytest.mark.slow
 def test_pruning_lowers_the_risk_in_an_overfitting_phase() -> None:
     # d = 30 at the interpolation peak (n_eff = d, λ = 1/d): the learned noise bulk inflates the
-    # error (spec §3), the regime of Corollary 2.
+    # error (docs/theory.md §3), the regime of Corollary 2.
     d, n = 30, 900
     assert rate_phase("quadratic", d, n, 1.0 / d, 1.0, 0.5) == "peak"
     fits, weights, teacher = _sweep("quadratic", "convex", d, -1.0, [n], 2)

@@ -1,4 +1,4 @@
-# Scaling laws (spec §3, §6): SE across the phase diagram → heat map and exponent table →
+# Scaling laws (docs/theory.md §3, §6): SE across the phase diagram → heat map and exponent table →
 # Figures 1 and 4; Figure 5 (Figure 3 at Δ = 0) reuses the fit / SE rules and Figure 3's drawing.
 # File names and targets: shallowscaling.workflow.study; the rest: the "scaling stage" section of common.smk.
 

@@ -1,4 +1,4 @@
-# Spectra of the trained weights, HT-SR diagnostics, error decomposition and pruning (spec §4–6):
+# Spectra of the trained weights, HT-SR diagnostics, error decomposition and pruning (docs/theory.md §4–6):
 # one `spectra` job per sweep; one `prune` job per point (n) of a weak-λ sweep (the quadratic model
 # reads the fit job's stored eigenpairs of Ŝ: no solve), stacked per sweep by `collect_pruning`;
 # tables; Figures 2, 6, 7, 8.

@@ -123,7 +123,7 @@ def add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
     lam.add_argument(
         "--lam",
         type=_lam,
-        help="weight decay λ (> 0) of the ERM objective (spec §1)"
+        help="weight decay λ (> 0) of the ERM objective (docs/theory.md §1)"
         + ("; `optimal` minimises the SE risk" if many_n else ""),
     )
     lam.add_argument(

@@ -7,7 +7,7 @@ import argparse
 from ._args import schema_int, schema_real
 from ._common import check_outputs, read_input_table
 
-#: Figures drawn by :mod:`shallowscaling.figures` modules of the spectral stage (spec §4–6).
+#: Figures drawn by :mod:`shallowscaling.figures` modules of the spectral stage (docs/theory.md §4–6).
 SPECTRAL_FIGURES = ("fig2", "fig6", "fig7", "fig8")
 #: Figures of the scaling stage: phase diagrams (1: Δ > 0, 4: Δ = 0) and Figure 3 at Δ = 0 (5).
 SCALING_FIGURES = ("fig1", "fig4", "fig5")

@@ -14,11 +14,11 @@ from ._common import check_outputs, concat_frames, emit, read_input_table
 
 
 def add_scaling_verbs(verbs) -> None:
-    """``exponents se | heatmap | table``: the jobs of the scaling stage (spec §3, §6)."""
+    """``exponents se | heatmap | table``: the jobs of the scaling stage (docs/theory.md §3, §6)."""
     exponents = verbs.add_parser(
         "exponents",
         help="measured scaling exponents: SE across the phase diagram, heat map, exponent table (workflow jobs)",
-        description="Scaling laws R = Θ(d^-r) with n_eff = d^κ, λ = d^ℓ (spec §3). `se`: the non-asymptotic "
+        description="Scaling laws R = Θ(d^-r) with n_eff = d^κ, λ = d^ℓ (docs/theory.md §3). `se`: the non-asymptotic "
         "SE excess risk of one (model, d, γ, Δ) on a (κ, ℓ) grid, along each phase's fitting window and at the "
         "interpolation peak. `heatmap`: r = −Δlog R/Δlog d at each grid point from the SE of several d, against "
         "the Result-1 exponent. `table`: one row per (model, phase, Δ = 0 or not) with the predicted, "

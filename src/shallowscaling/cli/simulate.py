@@ -88,7 +88,7 @@ def add_simulate_verbs(verbs) -> None:
         "predict",
         help="state-evolution prediction of the ERM (or Bayes-optimal) error",
         description="Solve the non-asymptotic state evolution at finite (n, d, λ, Δ) on the "
-        "finite-d teacher (spec §2). Returns the effective noise δ, ε, the threshold t = λε and the "
+        "finite-d teacher (docs/theory.md §2). Returns the effective noise δ, ε, the threshold t = λε and the "
         "predicted excess risk. --lam optimal minimises the ERM SE risk over λ.",
     )
     add_point_flags(predict, many_n=True)

@@ -19,7 +19,7 @@ def add_spectral_verbs(verbs) -> None:
     spectrum = verbs.add_parser(
         "spectrum",
         help="heavy-tail diagnostics of a weight matrix or spectrum file (tail exponent, bulk edge, phase)",
-        description="Analyse the spectrum of trained weights (spec §4): a 2-D .npy/.npz array is a weight "
+        description="Analyse the spectrum of trained weights (docs/theory.md §4): a 2-D .npy/.npz array is a weight "
         "matrix W (p × d, one row per hidden unit) and the eigenvalues of WᵀW are analysed, as HT-SR / "
         "WeightWatcher does; a 1-D array, or a Parquet table with an `eigenvalue` column, is the spectrum "
         "itself. Prints the power-law tail exponent (Clauset–Shalizi–Newman MLE with KS-chosen x_min), the "
@@ -34,7 +34,7 @@ def add_spectral_verbs(verbs) -> None:
         "--matrix-scale",
         choices=("none", "paper"),
         default="none",
-        help="weight matrix: eigenvalues of WᵀW (none, WeightWatcher) or WᵀW/√(pd) (paper, spec §1.1)",
+        help="weight matrix: eigenvalues of WᵀW (none, WeightWatcher) or WᵀW/√(pd) (paper, docs/theory.md §1.1)",
     )
     spectrum.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     spectrum.add_argument("--plot", help="draw the spectrum with its fit to this file (.pdf, .png or .svg)")
@@ -59,7 +59,7 @@ def add_spectral_verbs(verbs) -> None:
         help="risk of the trained weights pruned at the bulk edge (workflow job)",
         description="Read the trained weights of one point (quadratic: the fit job's stored eigenpairs of Ŝ, "
         "--solution; without it, a refit) and prune them at the SE bulk edge and at the edge estimated from "
-        "their spectrum (spec §5, Corollary 2). One point per --n: the workflow runs one job per n and stacks "
+        "their spectrum (docs/theory.md §5, Corollary 2). One point per --n: the workflow runs one job per n and stacks "
         "a sweep's tables with `collect`; several --n write the same rows in one table, in n order.",
     )
     add_job_flags(prune)

@@ -23,7 +23,7 @@ def check_design(x: object, y: object, block_rows: int | None = None) -> tuple[D
     """Return (x, y) as a design (:mod:`shallowscaling.design`) and a float64 (n,) array.
 
     ``x`` is an (n, d) array or a design. Double precision is required: the default tolerances
-    (spec §7, "float64 for small λ") are below single-precision rounding. An array is made
+    (docs/theory.md §7, "float64 for small λ") are below single-precision rounding. An array is made
     C-contiguous (a copy only if it is not) so that every block of rows is a contiguous BLAS
     operand. Raises InputError for a bad shape, a non-finite entry or a bad ``block_rows``.
     """

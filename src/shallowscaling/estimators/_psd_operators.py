@@ -1,6 +1,6 @@
 """Private O(n d²) operators of the quadratic model: sensing map, adjoint, prox, factored loss.
 
-The sensing operator of spec §1.1 maps a symmetric d×d matrix S to the n inner products
+The sensing operator of docs/theory.md §1.1 maps a symmetric d×d matrix S to the n inner products
 
     A(S)_μ = ⟨S, Z_μ⟩ = (x_μᵀ S x_μ − Tr S)/√d,        Z_μ = (x_μ x_μᵀ − I)/√d,
 
@@ -291,7 +291,7 @@ def prox_psd_trace_factor(v: np.ndarray, shrink: float) -> tuple[np.ndarray, np.
 
 
 def factored_loss_grad(x: object, y: np.ndarray, b: np.ndarray, lam: float) -> tuple[float, np.ndarray, np.ndarray]:
-    """Loss, gradient and residual of the network S = B Bᵀ (spec §1.1), in one pass over ``x``.
+    """Loss, gradient and residual of the network S = B Bᵀ (docs/theory.md §1.1), in one pass over ``x``.
 
     With ŷ_μ = (‖Bᵀx_μ‖² − ‖B‖_F²)/√d and r = ŷ − y:
 

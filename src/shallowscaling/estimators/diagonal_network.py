@@ -1,4 +1,4 @@
-"""The diagonal network trained to its global minimum by full-batch L-BFGS (spec §1.2, §7).
+"""The diagonal network trained to its global minimum by full-batch L-BFGS (docs/theory.md §1.2, §7).
 
 Network ``f(x; a, w) = aᵀ(w ⊙ x)/√d`` with both layers trained and no bias, loss (paper Eq. 1)::
 
@@ -57,7 +57,7 @@ _RESTARTS = 5
 
 @dataclass(frozen=True)
 class DiagonalNetworkResult:
-    """A trained diagonal network (spec §1.2).
+    """A trained diagonal network (docs/theory.md §1.2).
 
     Attributes
     ----------
@@ -213,7 +213,7 @@ def fit_diagonal_network(
     positive definite and the gradient norm decreases) take the gradient below ``gtol``.
     Otherwise L-BFGS is restarted with fresh memory, at most ``_RESTARTS`` times. For
     d <= ``_NEWTON_MAX_D`` success also requires a positive-definite Hessian, so a start at the
-    saddle a = w = 0 is reported as not converged. Spec §7 (training protocol). Small λ is the hard case: the
+    saddle a = w = 0 is reported as not converged. docs/theory.md §7 (training protocol). Small λ is the hard case: the
     inactive coordinates decay at a rate set by λ − |(Aᵀr)_i|, so the iteration count grows;
     compare with :func:`~shallowscaling.estimators.lasso.fit_lasso` when in doubt.
 

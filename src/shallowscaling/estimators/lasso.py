@@ -1,6 +1,6 @@
-"""LASSO by coordinate descent: the convex twin of the diagonal network (spec §1.2, §7).
+"""LASSO by coordinate descent: the convex twin of the diagonal network (docs/theory.md §1.2, §7).
 
-Objective (spec §1.2), for a design ``x`` of shape (n, d) and labels ``y`` of shape (n,)::
+Objective (docs/theory.md §1.2), for a design ``x`` of shape (n, d) and labels ``y`` of shape (n,)::
 
     P(θ) = ½ Σ_μ (y_μ − θ·x_μ/√d)² + λ‖θ‖₁
 
@@ -68,7 +68,7 @@ _SKLEARN_TOL_IDLE = 1e-12
 
 @dataclass(frozen=True)
 class LassoResult:
-    """A LASSO fit ``argmin ½‖y − Aθ‖² + λ‖θ‖₁``, A = x/√d (spec §1.2).
+    """A LASSO fit ``argmin ½‖y − Aθ‖² + λ‖θ‖₁``, A = x/√d (docs/theory.md §1.2).
 
     Attributes
     ----------
@@ -395,7 +395,7 @@ def _prepare(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     design = np.empty((n, d), order="F")
     np.divide(x, math.sqrt(d), out=design)
     # With n > d one d×d Gram matrix replaces the n×d design in every coordinate update and is
-    # shared by all λ of a path (spec §7: 5–7× faster at d = 400–2000).
+    # shared by all λ of a path (docs/theory.md §7: 5–7× faster at d = 400–2000).
     gram = np.asfortranarray(design.T @ design) if n > d else None
     return design, y, gram, design.T @ y
 
@@ -432,7 +432,7 @@ def fit_lasso(
 
     Notes
     -----
-    Spec §1.2 (the diagonal network's convex twin) and §7 (certificates). The module docstring
+    docs/theory.md §1.2 (the diagonal network's convex twin) and §7 (certificates). The module docstring
     defines the dual point, explains why the naive gap is a poor certificate at small λ and how
     the active-set polish fixes it. In the hard corner n < d, λ ≈ 1/d a fit from zero takes ~1 s
     at d = 400, n = 200; at d ≳ 2000 prefer :func:`fit_lasso_path` and expect to raise
@@ -491,7 +491,7 @@ def fit_lasso_path(
 
     Notes
     -----
-    Each fit starts from the solution at the next larger λ (spec §7); with n > d the Gram matrix
+    Each fit starts from the solution at the next larger λ (docs/theory.md §7); with n > d the Gram matrix
     A ᵀA is computed once and reused along the path.
     """
     design, y, gram, target = _prepare(x, y)

@@ -1,11 +1,11 @@
-"""Convex ERM of the quadratic network: nuclear-norm-regularised PSD matrix sensing (spec §1.1, §7).
+"""Convex ERM of the quadratic network: nuclear-norm-regularised PSD matrix sensing (docs/theory.md §1.1, §7).
 
 The estimator minimises, over symmetric positive semi-definite d×d matrices S,
 
     F(S) = f(S) + (λ/d) Tr S,        f(S) = (1/d²) Σ_μ (y_μ − ⟨S, Z_μ⟩)²,
     Z_μ = (x_μ x_μᵀ − I)/√d,
 
-which is the training loss of a quadratic network of width p ≥ d divided by d² (spec §1.1).
+which is the training loss of a quadratic network of width p ≥ d divided by d² (docs/theory.md §1.1).
 It is solved by accelerated proximal gradient (FISTA) with the eigenvalue soft-threshold prox and
 the adaptive gradient restart of O'Donoghue & Candès (2015). Each iteration costs one forward and
 one adjoint pass of the sensing operator, O(n d²), plus one d×d eigendecomposition. With
@@ -116,7 +116,7 @@ def _check_symmetric(s: object, d: int, name: str, symbol: str) -> np.ndarray:
 
 
 def psd_objective(x: np.ndarray, y: np.ndarray, s: np.ndarray, lam: float) -> float:
-    """F(S) = (1/d²) Σ_μ (y_μ − ⟨S, Z_μ⟩)² + (λ/d) Tr S (spec §1.1), for symmetric ``s`` (d, d).
+    """F(S) = (1/d²) Σ_μ (y_μ − ⟨S, Z_μ⟩)² + (λ/d) Tr S (docs/theory.md §1.1), for symmetric ``s`` (d, d).
 
     Positive semi-definiteness is not checked: this is the smooth part plus the linear trace
     term, the objective :func:`fit_psd_convex` minimises over S ⪰ 0.
@@ -130,7 +130,7 @@ def psd_objective(x: np.ndarray, y: np.ndarray, s: np.ndarray, lam: float) -> fl
 
 
 def psd_lam_max(x: np.ndarray, y: np.ndarray) -> float:
-    """Smallest λ for which Ŝ = 0: λ_max = (2/d) · max(0, λ_max(A*(y))), A* the adjoint of spec §7.
+    """Smallest λ for which Ŝ = 0: λ_max = (2/d) · max(0, λ_max(A*(y))), A* the adjoint of docs/theory.md §7.
 
     S = 0 is optimal iff ∇f(0) + (λ/d) I = (λ/d) I − (2/d²) A*(y) ⪰ 0 (the KKT conditions).
     """
@@ -304,7 +304,7 @@ def fit_psd_convex(
     method: str = "auto",
     block_size: int | None = None,
 ) -> PSDConvexResult:
-    """Minimise the convex quadratic-network objective over S ⪰ 0 (spec §1.1, §7).
+    """Minimise the convex quadratic-network objective over S ⪰ 0 (docs/theory.md §1.1, §7).
 
     Parameters
     ----------
@@ -313,7 +313,7 @@ def fit_psd_convex(
     y : ndarray, shape (n,)
         Labels y_μ.
     lam : float
-        Regularisation λ ≥ 0 (the paper's λ, spec §1.1 normalisation).
+        Regularisation λ ≥ 0 (the paper's λ, docs/theory.md §1.1 normalisation).
     tol : float, default 1e-8
         Relative KKT tolerance (see Notes). 1e-8 gives objectives within ~1e-10 relative of
         an interior-point solver at d ≤ 10.
@@ -333,7 +333,7 @@ def fit_psd_convex(
 
     Notes
     -----
-    Objective (spec §1.1), with Z_μ = (x_μ x_μᵀ − I)/√d and A(S)_μ = ⟨S, Z_μ⟩:
+    Objective (docs/theory.md §1.1), with Z_μ = (x_μ x_μᵀ − I)/√d and A(S)_μ = ⟨S, Z_μ⟩:
 
         F(S) = f(S) + (λ/d) Tr S,  f(S) = (1/d²) ‖y − A(S)‖²,  S ⪰ 0,
         ∇f(S) = (2/d²) A*(A(S) − y),  A*(r) = (Xᵀ diag(r) X − (Σ r) I)/√d.

@@ -1,4 +1,4 @@
-"""The quadratic network trained to its global minimum by full-batch L-BFGS (spec §1.1, §7).
+"""The quadratic network trained to its global minimum by full-batch L-BFGS (docs/theory.md §1.1, §7).
 
 The network is parametrised by B ∈ R^{d×p} (S = B Bᵀ; in the paper's notation
 B = Wᵀ/(pd)^{1/4}) and trained on
@@ -100,7 +100,7 @@ def fit_quadratic_network(
     device: str | None = None,
     block_size: int | None = None,
 ) -> QuadraticNetworkResult:
-    """Train the quadratic network S = B Bᵀ by full-batch L-BFGS (spec §1.1, §7).
+    """Train the quadratic network S = B Bᵀ by full-batch L-BFGS (docs/theory.md §1.1, §7).
 
     Parameters
     ----------
@@ -109,9 +109,9 @@ def fit_quadratic_network(
     y : ndarray, shape (n,)
         Labels y_μ.
     lam : float
-        Weight decay λ ≥ 0 (spec §1.1 normalisation).
+        Weight decay λ ≥ 0 (docs/theory.md §1.1 normalisation).
     rng : numpy.random.Generator
-        Draws the initialisation B_ij ~ N(0, 1/d) (spec §7) when ``b0`` is not given.
+        Draws the initialisation B_ij ~ N(0, 1/d) (docs/theory.md §7) when ``b0`` is not given.
     width : int, optional
         Hidden units p ≥ 1. Default: the columns of ``b0`` if given, else d (the paper's p ≥ d
         case, where the network and the convex problem share their minimum).
@@ -148,12 +148,12 @@ def fit_quadratic_network(
     B, the loss along a search direction P is the quartic
     L(B + tP) − L(B) = k₁t + k₂t² + k₃t³ + k₄t⁴ with coefficients from one pass over X
     (:func:`._psd_operators.line_coefficients`); the step is its global minimiser over t > 0,
-    which meets the strong Wolfe curvature condition exactly (spec §7) and, unlike a line search on computed
+    which meets the strong Wolfe curvature condition exactly (docs/theory.md §7) and, unlike a line search on computed
     loss values, keeps decreasing the loss below the rounding level of L itself. One iteration
     costs two GEMMs of n·d·p; X B and X P are kept, so memory is two n×p arrays beyond X.
 
     Stopping rule: converged iff ‖∇_B L(B)‖_F ≤ gtol (absolute: the loss is already
-    normalised by d², spec §1.1), checked on a gradient recomputed from scratch at the returned
+    normalised by d², docs/theory.md §1.1), checked on a gradient recomputed from scratch at the returned
     B. ``stalled`` means the exact line search found no decrease above the tolerance.
 
     When it reaches the convex optimum (Burer–Monteiro): the network reaches the convex

@@ -1,4 +1,4 @@
-"""Figure 6 [proposed, spec §6; after the paper's Result 3]: the SE error decomposition along n_eff.
+"""Figure 6 [proposed, docs/theory.md §6; after the paper's Result 3]: the SE error decomposition along n_eff.
 
 For one λ = d^ℓ schedule (λ = 1/d by default), against n_eff: the overfitting part (second moment
 of the learned noise bulk), the underfitting part (energy of the unlearned target directions),

@@ -2,7 +2,7 @@
 
 Left panel: the Result-1 diagram (:mod:`shallowscaling.rates`) in κ = log_d n_eff and
 ℓ = log_d λ: coloured regions with their rates, black boundaries, the paper's red lines where
-the exponent jumps, a sketch of the trained weights' spectrum in each region (spec §4: bulk =
+the exponent jumps, a sketch of the trained weights' spectrum in each region (docs/theory.md §4: bulk =
 learned noise, outliers = learned features) and the headline schedules λ ∈ {1/d, 1, √d} dotted.
 Right panel: r − r_theory on a diverging scale (white = agreement, red = the SE decays faster
 than the theory, blue = slower), where r = −Δ log R / Δ log d is measured with the
@@ -32,7 +32,7 @@ from .style import LAM_LABELS, NOT_CONVERGED_COLOR, PHASE_COLORS, apply_style, m
 
 __all__ = ["RATE_LABELS", "SKETCHES", "draw_fig1", "draw_fig4", "draw_phase_diagram"]
 
-#: Rate of each region as drawn in the diagram (spec §3); ρ(t) is the overfitting term.
+#: Rate of each region as drawn in the diagram (docs/theory.md §3); ρ(t) is the overfitting term.
 RATE_LABELS = {
     "noisy": {
         "Ia": r"$\Theta(1)$",
@@ -51,9 +51,9 @@ RATE_LABELS = {
         "IV": r"$n_{\rm eff}^{1-2\gamma}$",
     },
 }
-#: Overfitting term of phases IV/V per model (spec §3), t = n_eff/d.
+#: Overfitting term of phases IV/V per model (docs/theory.md §3), t = n_eff/d.
 RHO_LABELS = {"diagonal": r"$\rho(t)=-\Delta/\log t$", "quadratic": r"$\rho(t)=\Delta\, t^{2/5}$"}
-#: Spectrum of the trained weights in each region (spec §4 and its Martin–Mahoney reading).
+#: Spectrum of the trained weights in each region (docs/theory.md §4 and its Martin–Mahoney reading).
 SKETCHES = {
     "Ia": "bulk",
     "Ib": "collapse",

@@ -1,4 +1,4 @@
-"""Paper Figure 2: spectra of the trained weights per phase against the SE prediction (spec §4, §6).
+"""Paper Figure 2: spectra of the trained weights per phase against the SE prediction (docs/theory.md §4, §6).
 
 Panels follow the paper: the under-regularised phases Ia, IV, VIa at weak λ (the smaller of the
 two λ = d^ℓ schedules in the table, λ = 1/d by default) on the top row, the over-regularised
@@ -33,7 +33,7 @@ __all__ = ["PANEL_PHASES", "PHASE_CONDITIONS", "UNREACHABLE", "draw_fig2", "sele
 
 #: (row of weak λ, row of strong λ), as in the paper's Figure 2.
 PANEL_PHASES = (("Ia", "IV", "VIa"), ("Ib", "II", "III"))
-#: Where each phase lies, in κ = log_d n_eff and ℓ = log_d λ (spec §3).
+#: Where each phase lies, in κ = log_d n_eff and ℓ = log_d λ (docs/theory.md §3).
 PHASE_CONDITIONS = {
     "Ia": "κ < 0 (n_eff < 1)",
     "IV": "0 < κ < 1 and ℓ < (κ − 1)/2",

@@ -1,10 +1,10 @@
 """Heavy-tailed self-regularisation: Figure 7 and the plot of ``shallowscaling spectrum --plot``.
 
-Figure 7 [proposed, spec §6]: the HT-SR (WeightWatcher) tail exponent α̂ of every trained network
+Figure 7 [proposed, docs/theory.md §6]: the HT-SR (WeightWatcher) tail exponent α̂ of every trained network
 of the sweep against its excess risk, coloured by the paper phase of its (n_eff, λ) and marked by
 λ schedule, with the fit's standard error of α̂ as a horizontal bar (it is often as large as the
 spread between phases); non-converged fits are crossed in red; the vertical line is the
-prediction α = 1 + 1/γ for the learned power law (spec §4) and the band 2 ≤ α ≤ 6 is
+prediction α = 1 + 1/γ for the learned power law (docs/theory.md §4) and the band 2 ≤ α ≤ 6 is
 WeightWatcher's "well-trained" range. Points without a tail fit are counted in the panel.
 
 :func:`draw_spectrum_fit` draws one spectrum with its fit: the empirical complementary CDF of the
@@ -116,7 +116,7 @@ def draw_fig7(table: pd.DataFrame, model: str) -> plt.Figure:
     labels.append(label)
     bottom_legend(fig, handles, labels, ncol=4)
     name = "quadratic network (eig Ŝ)" if model == "quadratic" else "diagonal network (|θ̂|)"
-    fig.suptitle(f"Figure 7 (proposed, spec §6), {name}: HT-SR tail exponent α̂ vs excess risk")
+    fig.suptitle(f"Figure 7 (proposed, docs/theory.md §6), {name}: HT-SR tail exponent α̂ vs excess risk")
     return fig
 
 

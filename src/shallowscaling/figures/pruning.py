@@ -1,4 +1,4 @@
-"""Figure 8 [proposed, spec §6; paper Corollary 2]: post-training pruning against n_eff.
+"""Figure 8 [proposed, docs/theory.md §6; paper Corollary 2]: post-training pruning against n_eff.
 
 At weak λ (λ = 1/d in the study), each risk divided by the SE risk of ERM at the optimal λ (so 1,
 the grey line, is what tuning λ would give; below 1 beats it), on a linear axis cut at 5 (points

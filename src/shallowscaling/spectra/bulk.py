@@ -1,8 +1,8 @@
-"""Bulk and outliers of a trained spectrum: SE predictions and estimates from the spectrum (spec §4).
+"""Bulk and outliers of a trained spectrum: SE predictions and estimates from the spectrum (docs/theory.md §4).
 
-State evolution (spec §2.2) says that the trained quadratic weights are a soft-thresholded noisy
+State evolution (docs/theory.md §2.2) says that the trained quadratic weights are a soft-thresholded noisy
 target, Ŝ ≈ U diag((x_i − t)₊) Uᵀ with x_i, U the eigenpairs of S* + δZ (Z ~ GOE(d), semicircle on
-[−2, 2]) and t = λε. Hence (spec §4) the spectrum of Ŝ is
+[−2, 2]) and t = λε. Hence (docs/theory.md §4) the spectrum of Ŝ is
 
 * a mass F_{μ_δ}(t) at zero;
 * a bulk: the part of μ_δ = μ_{S*} ⊞ semicircle(radius 2δ) above t, shifted by −t, with right
@@ -84,7 +84,7 @@ def _check_delta_threshold(delta: float, threshold: float) -> tuple[float, float
 
 
 def predicted_bulk_edge(delta: float, threshold: float, edge: float | None = None) -> float:
-    """Right edge of the bulk of Ŝ predicted by SE: edge(μ_δ) − t (spec §4, §5).
+    """Right edge of the bulk of Ŝ predicted by SE: edge(μ_δ) − t (docs/theory.md §4, §5).
 
     Parameters
     ----------
@@ -117,7 +117,7 @@ def free_convolution_edge(s: np.ndarray, delta: float) -> float:
     """Right edge of the bulk of μ_s ⊞ semicircle(radius 2δ) for a finite target spectrum.
 
     The deterministic equivalent of the spectrum of diag(s) + δZ (Z ~ GOE(d)) is the free
-    convolution of μ_s = (1/d) Σ_i δ_{s_i} with the semicircle of radius 2δ (spec §2.2(b)). With
+    convolution of μ_s = (1/d) Σ_i δ_{s_i} with the semicircle of radius 2δ (docs/theory.md §2.2(b)). With
     F(u) = (δ²/d) Σ_i (u − s_i)^{-2} and H(u) = u + (δ²/d) Σ_i (u − s_i)^{-1}, its support is the
     image by H of {u : F(u) ≥ 1} (Biane 1997). Going up from the smallest s_i, the bulk is the
     first connected piece: its right edge is H(u*) with u* the first root of F(u) = 1 in the first
@@ -163,7 +163,7 @@ def free_convolution_edge(s: np.ndarray, delta: float) -> float:
 
 
 def predicted_outliers(s: np.ndarray, delta: float, threshold: float, edge: float | None = None) -> np.ndarray:
-    """BBP outlier positions s_i + δ²/s_i − t of Ŝ, for s_i > δ (spec §4).
+    """BBP outlier positions s_i + δ²/s_i − t of Ŝ, for s_i > δ (docs/theory.md §4).
 
     Only outliers above the shifted bulk edge :func:`predicted_bulk_edge` ``(delta, threshold,
     edge)`` and above 0 (the soft threshold sets the others to zero) are returned.
@@ -187,7 +187,7 @@ def predicted_outliers(s: np.ndarray, delta: float, threshold: float, edge: floa
 
 
 def predict_spectrum(s: np.ndarray, delta: float, threshold: float, edge: float | None = None) -> PredictedSpectrum:
-    """SE prediction of the spectrum of Ŝ: bulk edge, outliers, mass at zero (spec §4).
+    """SE prediction of the spectrum of Ŝ: bulk edge, outliers, mass at zero (docs/theory.md §4).
 
     Parameters
     ----------
@@ -226,7 +226,7 @@ def predict_spectrum(s: np.ndarray, delta: float, threshold: float, edge: float 
 
 
 def predicted_noise_edge(d: int, delta: float, threshold: float) -> float:
-    """Diagonal-network noise edge δ√(2 log d) − t (our extension of spec §5).
+    """Diagonal-network noise edge δ√(2 log d) − t (our extension of docs/theory.md §5).
 
     In θ̂_i = η(θ*_i + δ z_i; t) the coordinates with θ*_i ≈ 0 are |δ z_i| − t when non-zero, and
     the largest of d such |z_i| is ≈ √(2 log d): the Donoho–Johnstone universal threshold, above

@@ -1,6 +1,6 @@
-"""Error decomposition of the SE estimator: overfitting, underfitting, approximation (spec §4, Result 3).
+"""Error decomposition of the SE estimator: overfitting, underfitting, approximation (docs/theory.md §4, Result 3).
 
-State evolution describes the ERM estimator as a soft-thresholded noisy target (spec §2):
+State evolution describes the ERM estimator as a soft-thresholded noisy target (docs/theory.md §2):
 Ŝ = U diag((x_i − t)₊) Uᵀ with x_i, U the eigenpairs of S* + δZ (quadratic), θ̂_i = η(θ*_i + δz_i; t)
 (diagonal). Its error splits along the learned features L (the target directions the estimator
 resolves) and the unlearned ones U:
@@ -13,7 +13,7 @@ resolves) and the unlearned ones U:
 * **cross** — what the three leave out: −(2/d)[⟨Ŝ_bulk, S*⟩ + ⟨Ŝ_out, S*_U⟩] (quadratic; the
   bulk's partial alignment with the target, ≤ 0 in practice) or −(2/d) Σ_{i∈U} θ*_i E η(…)
   (diagonal). It is kept as a separate part because the constants of the published form of the
-  decomposition are uncertain (spec §4, §9): with it the four parts add up to the SE matrix error
+  decomposition are uncertain (docs/theory.md §4, §9): with it the four parts add up to the SE matrix error
   exactly, an identity the tests check against the SE solvers' own order parameters.
 
 Learned features. Quadratic: the target eigenvalues whose BBP outlier s_i + δ²/s_i − t lies above
@@ -22,12 +22,12 @@ free-convolution edge); Ŝ_out is then the top |L| eigen-components of Ŝ. Diago
 convention]: |θ*_i| > δ, the coordinates whose signal exceeds the effective noise.
 
 Units: matrix error ‖Ŝ − S*‖²_F/d (mse_S) for the quadratic model (the excess risk is twice it,
-spec §1.1), excess risk ‖θ̂ − θ*‖²/d for the diagonal one.
+docs/theory.md §1.1), excess risk ‖θ̂ − θ*‖²/d for the diagonal one.
 
 The same draws give the SE error of any soft threshold τ of the noisy target, hence the pruning
 cut with the smallest SE error (:func:`tune_quadratic_threshold`, :func:`tune_diagonal_threshold`):
 Corollary 2 prunes at the bulk edge (τ = 2δ), optimal as d → ∞, which at finite d over-shrinks
-the learned features (spec §5; docs/data.md).
+the learned features (docs/theory.md §5; docs/data.md).
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def _tune(error, lower: float, upper: float, delta: float, xtol: float) -> Tuned
 def tune_quadratic_threshold(
     s: np.ndarray, delta: float, threshold: float, goe: np.ndarray, *, xtol: float = 1e-6
 ) -> TunedThreshold:
-    """The soft threshold τ* ≥ t of eig(S* + δZ) with the smallest SE matrix error (spec §5).
+    """The soft threshold τ* ≥ t of eig(S* + δZ) with the smallest SE matrix error (docs/theory.md §5).
 
     Pruning the trained Ŝ at τ* − t gives U diag((x − τ*)₊) Uᵀ in the SE picture (Corollary 2's
     identity ((x − t)₊ − (τ − t))₊ = (x − τ)₊). Corollary 2 takes τ = 2δ, the bulk edge, which is
@@ -208,7 +208,7 @@ def tune_diagonal_threshold(
 ) -> TunedThreshold:
     """The soft threshold τ* ≥ t of θ* + δz with the smallest SE risk (1/d) Σ_i E(η(θ*_i + δz; τ) − θ*_i)².
 
-    The diagonal analogue of :func:`tune_quadratic_threshold` (our extension of spec §5);
+    The diagonal analogue of :func:`tune_quadratic_threshold` (our extension of docs/theory.md §5);
     searched on [t, t + max|θ*| + 6δ], beyond which every coordinate is zero with probability
     > 1 − 1e-9.
     """

@@ -178,7 +178,7 @@ def estimate_bulk_edge(eigenvalues: np.ndarray, *, relative_cut: float = DEFAULT
 
     Notes
     -----
-    The model is the SE picture of spec §4: the non-zero eigenvalues are the part above T of the
+    The model is the SE picture of docs/theory.md §4: the non-zero eigenvalues are the part above T of the
     spectrum of S* + δZ, shifted by −T, i.e. of μ_{S*} ⊞ semicircle(2δ) at finite d; its bulk
     ends at the free-convolution edge (:func:`free_convolution_edge`) and outliers lie above it.
 
@@ -401,7 +401,7 @@ def estimate_noise_from_residuals(
     """Estimate δ, t and the noise edge of a LASSO fit from its training residuals.
 
     The data route to what :func:`estimate_noise_edge` reads from θ̂ alone. For the LASSO
-    ½‖y − Xθ/√d‖² + λ‖θ‖₁ (spec §1), AMP theory (Bayati & Montanari 2012; the debiased LASSO of
+    ½‖y − Xθ/√d‖² + λ‖θ‖₁ (docs/theory.md §1), AMP theory (Bayati & Montanari 2012; the debiased LASSO of
     Javanmard & Montanari 2014), rescaled to X/√d, gives with r = y − Xθ̂/√d and k = ‖θ̂‖₀
 
         θ̂ + √d Xᵀr / (n − k) ≈ θ* + δ z,      δ̂ = √d ‖r‖ / (n − k),

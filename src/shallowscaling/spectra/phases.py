@@ -1,11 +1,11 @@
-"""Martin–Mahoney "5+1 phases" of a weight spectrum, by documented rules (spec §4).
+"""Martin–Mahoney "5+1 phases" of a weight spectrum, by documented rules (docs/theory.md §4).
 
 Martin & Mahoney (2021) sort the empirical spectral densities (ESD) of trained weight matrices
 into five phases of increasing implicit self-regularisation plus rank collapse. In the SE
-picture of spec §4 (a mass at zero, a soft-thresholded noise bulk, BBP outliers) they read:
+picture of docs/theory.md §4 (a mass at zero, a soft-thresholded noise bulk, BBP outliers) they read:
 
 ============== ====================================================== =====================
-phase          what the spectrum shows                                paper phase (spec §4)
+phase          what the spectrum shows                                paper phase (docs/theory.md §4)
 ============== ====================================================== =====================
 random-like    a bulk and nothing above it                            Ia
 bleeding-out   a bulk and outliers just beyond its edge               IV
@@ -17,7 +17,7 @@ heavy-tailed   no noise bulk; the non-zero eigenvalues follow a       II, VIb
 rank-collapse  (almost) every eigenvalue at zero                      Ib
 ============== ====================================================== =====================
 
-The mapping to the paper's phases is the proposal of spec §4; the rules below are ours. The
+The mapping to the paper's phases is the proposal of docs/theory.md §4; the rules below are ours. The
 thresholds are module constants so that a study can change them and say so.
 """
 
@@ -107,7 +107,7 @@ def _wide_power_law(summary: SpectrumFeatures) -> bool:
 
 
 def classify_spectrum(summary: SpectrumFeatures) -> str:
-    """Martin–Mahoney phase of a spectrum summary, by the first rule that applies (spec §4).
+    """Martin–Mahoney phase of a spectrum summary, by the first rule that applies (docs/theory.md §4).
 
     Parameters
     ----------

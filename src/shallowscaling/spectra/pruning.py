@@ -1,4 +1,4 @@
-"""Post-training pruning: subtract the bulk edge from the learned spectrum (spec §5, Corollary 2).
+"""Post-training pruning: subtract the bulk edge from the learned spectrum (docs/theory.md §5, Corollary 2).
 
 SE says that Ŝ soft-thresholds the eigenvalues x of S* + δZ at t = λε. Replacing each eigenvalue
 λ_i of Ŝ by (λ_i − e)₊ with e = 2δ − t, the bulk's right edge, gives
@@ -54,7 +54,7 @@ def _check_edge(edge: float) -> float:
 
 
 def prune_spectrum(eigenvalues: np.ndarray, edge: float) -> np.ndarray:
-    """(λ_i − edge)₊ for every eigenvalue (spec §5); ``edge`` < 0 is treated as 0.
+    """(λ_i − edge)₊ for every eigenvalue (docs/theory.md §5); ``edge`` < 0 is treated as 0.
 
     Parameters
     ----------
@@ -77,7 +77,7 @@ def prune_spectrum(eigenvalues: np.ndarray, edge: float) -> np.ndarray:
 
 
 def prune_matrix(s_hat: np.ndarray, edge: float) -> np.ndarray:
-    """Ŝ_pruned = U diag((λ_i − edge)₊) Uᵀ from the eigendecomposition Ŝ = U diag(λ) Uᵀ (spec §5).
+    """Ŝ_pruned = U diag((λ_i − edge)₊) Uᵀ from the eigendecomposition Ŝ = U diag(λ) Uᵀ (docs/theory.md §5).
 
     Parameters
     ----------
@@ -203,7 +203,7 @@ def clean_matrix(s_hat: np.ndarray, delta: float, threshold: float) -> np.ndarra
 
 
 def prune_coefficients(theta_hat: np.ndarray, edge: float) -> np.ndarray:
-    """Re-threshold diagonal weights: sign(θ̂_i)(|θ̂_i| − edge)₊ (diagonal analogue of spec §5).
+    """Re-threshold diagonal weights: sign(θ̂_i)(|θ̂_i| − edge)₊ (diagonal analogue of docs/theory.md §5).
 
     With θ̂ = η(θ* + δz; t) and edge = u − t (u ≥ t), η(η(x; t); u − t) = η(x; u): the pruned
     weights soft-threshold θ* + δz at u, e.g. the noise edge δ√(2 log d) of

@@ -1,4 +1,4 @@
-"""One-record summary of a weight spectrum: tail, bulk, outliers, phase (spec §4).
+"""One-record summary of a weight spectrum: tail, bulk, outliers, phase (docs/theory.md §4).
 
 :func:`analyse_spectrum` backs ``shallowscaling spectrum FILE --json``: the scalar fields of
 :class:`SpectrumSummary` are its JSON keys and Parquet columns.
@@ -35,7 +35,7 @@ class SpectrumSummary:
     n_nonzero : int
         Eigenvalues above relative_cut · max.
     fraction_zero : float
-        1 − n_nonzero/d: the Dirac mass at zero of spec §4.
+        1 − n_nonzero/d: the Dirac mass at zero of docs/theory.md §4.
     tail_exponent, tail_exponent_se, xmin, ks_distance : float
         Power-law tail fit of the non-zero eigenvalues (:func:`fit_power_law_tail`; NaN if none).
     n_tail : int
@@ -84,7 +84,7 @@ def analyse_spectrum(
     min_tail: int = 2,
     ks_statistic: str = "weightwatcher",
 ) -> SpectrumSummary:
-    """Tail exponent, bulk edge, outliers and phase of a spectrum (spec §4).
+    """Tail exponent, bulk edge, outliers and phase of a spectrum (docs/theory.md §4).
 
     Parameters
     ----------
@@ -136,7 +136,7 @@ def analyse_spectrum(
 
 
 def weight_matrix_spectrum(w: np.ndarray, normalization: str = "paper") -> np.ndarray:
-    """Eigenvalues of WᵀW for first-layer weights W (p × d), decreasing, length d (spec §1.1, §4).
+    """Eigenvalues of WᵀW for first-layer weights W (p × d), decreasing, length d (docs/theory.md §1.1, §4).
 
     Parameters
     ----------
@@ -144,7 +144,7 @@ def weight_matrix_spectrum(w: np.ndarray, normalization: str = "paper") -> np.nd
         First-layer weights, one row per hidden unit.
     normalization : {"paper", "none"}, default "paper"
         ``"paper"``: eigenvalues of S = WᵀW/√(pd), the matrix the quadratic network learns
-        (spec §1.1), directly comparable with S* and with SE. ``"none"``: eigenvalues of WᵀW,
+        (docs/theory.md §1.1), directly comparable with S* and with SE. ``"none"``: eigenvalues of WᵀW,
         the squared singular values of W, as WeightWatcher computes them (HT-SR). The tail
         exponent, the phase and every ratio are the same for both; only scales differ.
 
@@ -157,7 +157,7 @@ def weight_matrix_spectrum(w: np.ndarray, normalization: str = "paper") -> np.nd
     -----
     Computed from the singular values of W (never forming WᵀW), so small eigenvalues keep their
     relative accuracy. For the diagonal network WᵀW is diagonal with entries w_i², and at the
-    balanced optimum |a_i| = |w_i| its "spectrum" is |θ̂_i| (spec §1.2): pass |θ̂| directly.
+    balanced optimum |a_i| = |w_i| its "spectrum" is |θ̂_i| (docs/theory.md §1.2): pass |θ̂| directly.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Power-law tail of a spectrum: continuous MLE with a KS-chosen x_min (spec §4).
+"""Power-law tail of a spectrum: continuous MLE with a KS-chosen x_min (docs/theory.md §4).
 
 Where the learned eigenvalues follow s_i ∝ i^{-γ}, the empirical spectral density has a tail
 p(x) ∝ x^{-(1+1/γ)}; its exponent is the heavy-tailed self-regularisation (HT-SR) exponent
@@ -27,7 +27,7 @@ __all__ = [
 #: Values ≤ DEFAULT_RELATIVE_CUT · max are treated as zeros. Eigenvalues that an iterative solver
 #: leaves at "zero" sit around 1e-12–1e-8 of the largest one, and the exact power law
 #: i^{-γ} at d = 400, γ = 2 reaches 6e-6 of its maximum: 1e-6 separates the two. The cut is
-#: relative so that the fit does not depend on the scale of the weights (spec §4). Samples that
+#: relative so that the fit does not depend on the scale of the weights (docs/theory.md §4). Samples that
 #: genuinely span more than six decades (γ = 2 beyond d = 1000; Pareto samples with α < 2) need a
 #: smaller cut, or 0 to keep every positive value.
 DEFAULT_RELATIVE_CUT = 1e-6
@@ -210,7 +210,7 @@ def fit_power_law_tail(
     min_tail: int = 2,
     ks_statistic: str = "weightwatcher",
 ) -> PowerLawTailFit:
-    """Fit a power-law tail p(x) ∝ x^{-α} (x ≥ x_min) to positive values (spec §4).
+    """Fit a power-law tail p(x) ∝ x^{-α} (x ≥ x_min) to positive values (docs/theory.md §4).
 
     Parameters
     ----------

@@ -32,7 +32,7 @@ class QuadraticSEResult:
     threshold : float
         t = λε.
     q, m, sigma : float
-        Order parameters of spec §2.2: q = ‖Ŝ‖²_F/d, m = ⟨S*, Ŝ⟩/d, σ = Dε/2.
+        Order parameters of docs/theory.md §2.2: q = ‖Ŝ‖²_F/d, m = ⟨S*, Ŝ⟩/d, σ = Dε/2.
     matrix_mse : float
         mse_S = Q* + q − 2m = ‖Ŝ − S*‖²_F/d.
     excess_risk : float

@@ -1,4 +1,4 @@
-"""Non-asymptotic state evolution of the LASSO / diagonal network (spec §2.1).
+"""Non-asymptotic state evolution of the LASSO / diagonal network (docs/theory.md §2.1).
 
 The LASSO estimate ``θ̂ = argmin ½ Σ_μ (y_μ − θ·x_μ/√d)² + λ‖θ‖₁`` is described by two scalars,
 the effective noise δ and the threshold t = λε: coordinate-wise ``θ̂_i ≈ η(θ*_i + δ z_i; t)`` with
@@ -10,7 +10,7 @@ actual sampled teacher θ*,
 
 and the prediction of the excess risk ``‖θ̂ − θ*‖²/d`` is ``(n/d) δ² − Δ``.
 
-Solver (the threshold parametrisation of spec §2.1): with κ = t/δ held fixed,
+Solver (the threshold parametrisation of docs/theory.md §2.1): with κ = t/δ held fixed,
 ``h(δ) = n/d − Δ/δ² − (1/d) Σ_i m(θ*_i/δ; κ)`` is increasing in δ (m is the per-coordinate MSE in
 units of δ², increasing in |θ/δ|), so δ(κ) is a unique bracketed root, which exists iff
 ``m(0; κ) < n/d``. Then ``λ(κ) = κ δ(κ) (n − k(κ))/d`` is increasing in κ on (κ_min, ∞), so κ is a
@@ -55,7 +55,7 @@ _SUMMARY_SIZE = 512
 
 @dataclass(frozen=True)
 class DiagonalSEResult:
-    """Fixed point of the LASSO state evolution (spec §2.1).
+    """Fixed point of the LASSO state evolution (docs/theory.md §2.1).
 
     Attributes
     ----------
@@ -185,7 +185,7 @@ def solve_diagonal_se(
 
     Notes
     -----
-    Equations (spec §2.1): ``(n/d)δ² = Δ + (1/d) Σ_i E(η(θ*_i + δz; t) − θ*_i)²`` and
+    Equations (docs/theory.md §2.1): ``(n/d)δ² = Δ + (1/d) Σ_i E(η(θ*_i + δz; t) − θ*_i)²`` and
     ``t = λd/(n − k)``, ``k = Σ_i P(|θ*_i + δz| > t)``; ε = d/(n − k); predicted excess risk
     ``(n/d)δ² − Δ``. Solved in the threshold parametrisation κ = t/δ (module docstring).
     With Δ = 0 and θ* = 0 the solution is δ = 0 and the risk is 0.

@@ -1,4 +1,4 @@
-"""Bayes-optimal state evolution of the diagonal model (spec §2.3).
+"""Bayes-optimal state evolution of the diagonal model (docs/theory.md §2.3).
 
 For labels ``y = θ*·x/√d + √Δ ξ`` with n samples, the Bayes-optimal (AMP) error is given by an
 effective noise δ solving the scalar fixed point ::
@@ -6,14 +6,14 @@ effective noise δ solving the scalar fixed point ::
     (n/d) δ² = Δ + mmse(δ),      R^BO = (n/d) δ² − Δ,
 
 where mmse(δ) is the minimum mean squared error of estimating θ from θ + δz, z ~ N(0, 1), under
-one of two priors built from the teacher variances v_i (spec §1.2):
+one of two priors built from the teacher variances v_i (docs/theory.md §1.2):
 
 * ``"mixture"``: the exchangeable prior π = (1/d) Σ_i N(0, v_i), i.e. the statistician knows the
   variance profile but not which coordinate carries which variance (the same information a
   permutation-equivariant estimator such as the LASSO uses). Its posterior mean is
   ``E[θ | y] = y Σ_j π_j(y) v_j/(v_j + δ²)`` with ``π_j(y) ∝ N(y; 0, v_j + δ²)``, and
   ``mmse = (1/d) Σ v_i − E_y E[θ | y]²``, the outer expectation by a trapezoid rule in log|y|
-  (spec §2.3 suggests Gauss–Hermite quadrature per component; measured, 80–160 nodes still
+  (Gauss–Hermite quadrature per component is the obvious choice, but, measured, 80–160 nodes still
   disagree at 1e-3 relative for power-law mixtures because the posterior switches components
   inside each component's scale, while the log-grid trapezoid rule agrees with adaptive
   quadrature to 1e-12);
@@ -60,7 +60,7 @@ _SCAN_DEPTH = 1e-30
 
 @dataclass(frozen=True)
 class DiagonalBayesSEResult:
-    """Fixed point of the Bayes-optimal diagonal state evolution (spec §2.3).
+    """Fixed point of the Bayes-optimal diagonal state evolution (docs/theory.md §2.3).
 
     Attributes
     ----------
@@ -164,7 +164,7 @@ def solve_diagonal_bayes_se(
     max_iter: int = 200,
     max_components: int = 2048,
 ) -> DiagonalBayesSEResult:
-    """Solve ``(n/d)δ² = Δ + mmse(δ)`` for the diagonal teacher's prior (spec §2.3).
+    """Solve ``(n/d)δ² = Δ + mmse(δ)`` for the diagonal teacher's prior (docs/theory.md §2.3).
 
     Parameters
     ----------

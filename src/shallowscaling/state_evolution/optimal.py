@@ -1,4 +1,4 @@
-"""Optimal weight decay: minimise a state-evolution risk over λ (spec §3, Corollary 1).
+"""Optimal weight decay: minimise a state-evolution risk over λ (docs/theory.md §3, Corollary 1).
 
 The SE risk R(λ) of either model is a smooth function of log λ on each phase but may have
 several local minima (for instance on both sides of the rank-collapse transition), so a plain

@@ -1,4 +1,4 @@
-"""Bayes-optimal error of the quadratic model, GAMP-RIE state evolution (spec §2.3).
+"""Bayes-optimal error of the quadratic model, GAMP-RIE state evolution (docs/theory.md §2.3).
 
 For a rotation-invariant prior on S* with spectrum μ_{S*} (here the d eigenvalues s_i) the
 Bayes-optimal matrix error is given by the scalar fixed point
@@ -22,7 +22,8 @@ the largest root, the one reached by the algorithm (the relevant one if several 
 ∫μ_δ³ is computed on Biane's real parametrisation of μ_δ with isolated components (outliers)
 in closed form (:class:`.free_convolution.FreeConvolution`). At finite d each isolated outlier
 of weight 1/d contributes δ²/d² to δ² − mmse_S, an O(1/d) artefact of applying the d → ∞ RIE
-formula to a finite spectrum (spec §2.3 labels the formula [derived]); it is kept, not hidden.
+formula to a finite spectrum (the formula is derived, not quoted from the paper: docs/theory.md §2.3,
+§9); it is kept, not hidden.
 
 Notes
 -----
@@ -30,7 +31,7 @@ Notes
   at every δ ≥ δ_ref (group width ≤ ``rel_width`` · min(δ_ref, π δ_ref² ρ_s)), because ∫μ³ is not
   a smooth functional of the atoms: merging k isolated outliers into one would multiply their
   contribution by k.
-* No disagreement with spec §2.3 was found; the formula reproduces the Gaussian (semicircle
+* No disagreement with docs/theory.md §2.3 was found; the formula reproduces the Gaussian (semicircle
   prior) closed form vδ²/(v + δ²) and the Wishart recovery threshold (tests).
 """
 
@@ -90,7 +91,7 @@ class QuadraticBayesSEResult:
 
 
 def rie_mmse(positions: np.ndarray, weights: np.ndarray, delta: float, far_field=None) -> float:
-    """mmse_S(δ) = δ² − (4π²/3) δ⁴ ∫ μ_δ³ for the atoms (positions, weights) (spec §2.3)."""
+    """mmse_S(δ) = δ² − (4π²/3) δ⁴ ∫ μ_δ³ for the atoms (positions, weights) (docs/theory.md §2.3)."""
     fc = semicircle_free_convolution(positions, weights, delta, far_field=far_field)
     return delta**2 - (4.0 * math.pi**2 / 3.0) * delta**4 * fc.cubic_integral()
 
@@ -105,7 +106,7 @@ def solve_quadratic_bayes_se(
     compress: bool = True,
     rel_width: float = 0.02,
 ) -> QuadraticBayesSEResult:
-    """Bayes-optimal error of learning S* (spectrum ``s``) from n quadratic measurements (spec §2.3).
+    """Bayes-optimal error of learning S* (spectrum ``s``) from n quadratic measurements (docs/theory.md §2.3).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Quadratic-network state evolution, deterministic (free-convolution) route (spec §2.2(b), §4).
+"""Quadratic-network state evolution, deterministic (free-convolution) route (docs/theory.md §2.2(b), §4).
 
 Same fixed point as :mod:`.quadratic_mc` with the Monte-Carlo average over GOE draws replaced
 by its deterministic equivalent: the spectrum of S* + δZ is described by
@@ -8,7 +8,7 @@ J(δ, t) = ∫ (x − t)₊² μ_δ(dx),
     q = J,   m = J + t·∫(x − t)₊ dμ_δ − δ² D,   D = ∂_δ J/(2δ) = 2 ∫ (x − t)₊ Re G(x) μ_δ(dx),
     mse_S = Q* − J + t ∂_t J + δ ∂_δ J,
 
-and the fixed point (spec §2.2(b)) is
+and the fixed point (docs/theory.md §2.2(b)) is
 
     (SE-1)  Q* + Δ/2 + 2αδ² − δ²/ε = J − λε ∂_t J      ⇔  mse_S + Δ/2 = 2αδ²,
     (SE-2)  4αδ − δ/ε = ∂_δ J(δ, λε)                     ⇔  λ = 2t(2α − D(δ, t)),  t = λε.
@@ -36,7 +36,7 @@ the contour there anyway once δ √(1/d) ≲ 1e-14 s_i.
 
 Numerics: J, ∂_t J and ∂_δ J at (δ, t) are contour integrals of the Stieltjes transform G
 (:class:`.free_convolution.ThresholdContour`), O(n_atoms) per quadrature node and exact to
-~1e-11. Outliers (target eigenvalues s_i > δ, isolated at ≈ s_i + δ²/s_i, spec §4) need no grid:
+~1e-11. Outliers (target eigenvalues s_i > δ, isolated at ≈ s_i + δ²/s_i, docs/theory.md §4) need no grid:
 the contour passes above them, and the only place it touches the real axis is t, where the
 integrands carry a factor (x − t)^k. The solver is the threshold parametrisation of route (a):
 for fixed δ, λ = 2t(2α − D) is solved for t by safeguarded Newton (∂_t D is also a contour
@@ -65,10 +65,10 @@ noisy and noiseless), d = 10⁵ about 0.6–1 s (benchmarks/bench_quadratic_se.p
 
 Notes
 -----
-* Spec §2.2(b) states the mse as Q* − J + t∂_tJ + δ∂_δJ and the fixed point as above; both
+* docs/theory.md §2.2(b) states the mse as Q* − J + t∂_tJ + δ∂_δJ and the fixed point as above; both
   are confirmed numerically (route (a) vs (b), tests). No disagreement found.
 * The ``eigenvalues`` field holds the quantiles of μ_δ at levels (k − ½)/d, shifted by −t and
-  clipped at 0 (the predicted spectrum of Ŝ, spec §4), computed on Biane's real parametrisation
+  clipped at 0 (the predicted spectrum of Ŝ, docs/theory.md §4), computed on Biane's real parametrisation
   (:class:`.free_convolution.FreeConvolution`), only with ``with_spectrum=True`` (it dominates
   the cost at d ≳ 5·10³). The top entries sit at the finite-d BBP outliers s_i + δ² Σ_{j≠i}
   1/(d(s_i − s_j)) − t.
@@ -98,7 +98,7 @@ def _solve_threshold(contour: ThresholdContour, sample_ratio: float, lam: float,
     top = contour.upper
     t_collapse = lam / (4.0 * sample_ratio)
     if t_collapse >= top:
-        # Above the support D = 0 and g(t) = 4αt: Ŝ = 0 (rank collapse, spec §3 phase Ib).
+        # Above the support D = 0 and g(t) = 4αt: Ŝ = 0 (rank collapse, docs/theory.md §3 phase Ib).
         return t_collapse, contour.threshold_integrals(t_collapse)
     noise_moment = contour.noise_second_moment
     if 2.0 * sample_ratio > noise_moment:
@@ -175,7 +175,7 @@ def solve_quadratic_se_deterministic(
     finite_size_correction: bool = True,
     with_spectrum: bool = False,
 ) -> QuadraticSEResult:
-    """Solve the quadratic state evolution with free convolution (spec §2.2(b)).
+    """Solve the quadratic state evolution with free convolution (docs/theory.md §2.2(b)).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
-"""Quadratic-network state evolution, Monte-Carlo route (spec §2.2(a)).
+"""Quadratic-network state evolution, Monte-Carlo route (docs/theory.md §2.2(a)).
 
-The convex ERM ``L(S) = (1/d²) Σ_μ (y_μ − ⟨S, Z_μ⟩)² + (λ/d) Tr S`` over S ⪰ 0 (spec §1.1) is
+The convex ERM ``L(S) = (1/d²) Σ_μ (y_μ − ⟨S, Z_μ⟩)² + (λ/d) Tr S`` over S ⪰ 0 (docs/theory.md §1.1) is
 described by the effective noise δ and the threshold t = λε: Ŝ is the PSD soft threshold at t of
 S* + δZ, Z ~ GOE(d) with semicircle on [−2, 2],
 
@@ -11,10 +11,10 @@ and (δ, ε) solve, with α = n/d² (``sample_ratio``) and Q* = (1/d) Σ s_i²,
     (SE-1)  mse_S(δ, t) + Δ/2 = 2αδ²,        mse_S = Q* + q − 2m = E‖Ŝ − S*‖²_F/d,
     (SE-2)  D(δ, t) = 2α − 1/(2ε),           D = E (1/d²)[2 Σ_i f'(x_i) + Σ_{i≠j} (f(x_i) − f(x_j))/(x_i − x_j)],
 
-f(x) = (x − t)₊. These are the (q, m, σ) equations of spec §2.2 with δ = √q̂/m̂, ε = 2/m̂,
+f(x) = (x − t)₊. These are the (q, m, σ) equations of docs/theory.md §2.2 with δ = √q̂/m̂, ε = 2/m̂,
 σ = Dε/2: q̂ = 2α(mse_S + Δ/2)/(σ + 1/4)², m̂ = σ̂ = 2α/(σ + 1/4). D is the GOE-weighted divergence
 of the denoiser, E⟨Z, Ŝ⟩ = δ d D (Stein), checked against finite differences in the tests.
-Predictions: ``matrix_mse`` = mse_S and ``excess_risk`` = 2 mse_S (Wick, spec §1.1).
+Predictions: ``matrix_mse`` = mse_S and ``excess_risk`` = 2 mse_S (Wick, docs/theory.md §1.1).
 
 Width p < d (an extension): only the top p eigenvalues of Ŝ are kept, f_i = (x_i − t)₊ 1{i ≤ p}
 with x sorted decreasingly; the divergence keeps the same form with these f_i.
@@ -44,9 +44,9 @@ Notes
 * The equations were re-derived here from the standard Gaussian-design SE of regularised least
   squares in the svec coordinates of symmetric matrices (dimension d(d+1)/2, ρ = n/(d(d+1)/2)):
   δ² = (2 mse_S + Δ)/(4α) and t = λd²/(4(n − df)) with df = d²D/2 follow exactly at any d,
-  confirming spec §2.2 including λ(t) = 2t(2α − D).
-* Spec §8 (d = 40, Δ = 0.5): reproduced within the K = 3 spread at (α, λ) = (0.1, 0.3),
-  (0.3, 0.05), (0.6, 1), (1.5, 0.1), but not at (0.1, 0.01), where the spec's SE is 0.752 and
+  confirming docs/theory.md §2.2 including λ(t) = 2t(2α − D).
+* docs/theory.md §8 (d = 40, Δ = 0.5): reproduced within the K = 3 spread at (α, λ) = (0.1, 0.3),
+  (0.3, 0.05), (0.6, 1), (1.5, 0.1), but not at (0.1, 0.01), where the reference table gives 0.752 and
   ours 0.58–0.59, nor at (0.6, 0.01): 0.274 vs 0.29 (unique roots; K = 50 and route (b) agree
   with us). ERM simulations with GOE sensing matrices, the model this SE describes exactly, give
   0.565 ± 0.012 and 0.303 ± 0.007 (20/10 seeds), confirming our values; with the actual sensing
@@ -110,7 +110,7 @@ def solve_quadratic_se_mc(
     mc_rtol: float | None = None,
     max_draws: int | None = None,
 ) -> QuadraticSEResult:
-    """Solve the quadratic state evolution with Monte-Carlo GOE draws (spec §2.2(a)).
+    """Solve the quadratic state evolution with Monte-Carlo GOE draws (docs/theory.md §2.2(a)).
 
     Parameters
     ----------
@@ -363,7 +363,7 @@ def _mc_standard_error(p: _Problem, draws: Draws, spectral, point: FixedPoint) -
 
 
 def _solve_hybr(spectral, s, target_q, sample_ratio, lam, noise, width, delta_start, tol, max_iter, beat):
-    """(q, m, σ) equations of spec §2.2 with scipy's hybr; returns (point, evaluations, status, message)."""
+    """(q, m, σ) equations of docs/theory.md §2.2 with scipy's hybr; returns (point, evaluations, status, message)."""
     count = [0]
 
     def params(x):

@@ -39,7 +39,7 @@ class Terms:
 def unit_terms(a: np.ndarray, kappa: float) -> tuple[np.ndarray, ...]:
     """Per-coordinate m, p and their derivatives for X = a + z, threshold κ, a ≥ 0.
 
-    With u = κ − a, v = −κ − a (spec §2.1 closed forms divided by δ²):
+    With u = κ − a, v = −κ − a (docs/theory.md §2.1 closed forms divided by δ²):
     ``p = Q(u) + Φ(v)``, ``m = (1+κ²) p − (κ+a) φ(u) − (κ−a) φ(v) + a² (Φ(u) − Φ(v))``,
     ``∂_a m = 2a (Φ(u) − Φ(v))``, ``∂_κ m = 2κ p − 2 (φ(u) + φ(v))``,
     ``∂_a p = φ(u) − φ(v)``, ``∂_κ p = −(φ(u) + φ(v))``.
@@ -79,7 +79,7 @@ def soft_threshold_terms(
 
 
 def expected_soft_threshold_mse(theta: np.ndarray, delta: float, threshold: float) -> np.ndarray:
-    """Per-coordinate ``E_z (η(θ + δz; t) − θ)²`` in closed form (spec §2.1).
+    """Per-coordinate ``E_z (η(θ + δz; t) − θ)²`` in closed form (docs/theory.md §2.1).
 
     With u = (t − θ)/δ, v = (−t − θ)/δ, Φ the normal cdf, φ its density and Q = 1 − Φ:
     ``δ²[Q(u) + uφ(u)] − 2δtφ(u) + t²Q(u) + δ²[Φ(v) − vφ(v)] − 2δtφ(v) + t²Φ(v) + θ²[Φ(u) − Φ(v)]``.
@@ -117,7 +117,7 @@ def expected_soft_threshold_mse(theta: np.ndarray, delta: float, threshold: floa
 
 
 def soft_threshold_active_probability(theta: np.ndarray, delta: float, threshold: float) -> np.ndarray:
-    """Per-coordinate ``P(|θ + δz| > t) = Q(u) + Φ(v)`` (spec §2.1); same shape as ``theta``."""
+    """Per-coordinate ``P(|θ + δz| > t) = Q(u) + Φ(v)`` (docs/theory.md §2.1); same shape as ``theta``."""
     delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
     threshold = check_real(threshold, "threshold", "soft threshold t", lower=0.0)
     theta = np.asarray(theta, dtype=float)

@@ -1,4 +1,4 @@
-"""The exponent tables of the scaling jobs: the heat map and the exponent table (spec §3, §6).
+"""The exponent tables of the scaling jobs: the heat map and the exponent table (docs/theory.md §3, §6).
 
 * :func:`heatmap_table`: the SE-measured exponent ``r = −Δ log R / Δ log d`` at every grid point,
   next to the Result-1 exponent and phase (paper Figures 1 and 4, right panels);
@@ -367,7 +367,7 @@ def exponent_table_html(table: pd.DataFrame) -> str:
         "body{font-family:sans-serif;font-size:12px}table{border-collapse:collapse}"
         "td,th{padding:2px 6px;border-bottom:1px solid #ddd;text-align:left}"
     )
-    title = "Scaling exponents: predicted, SE-measured and simulated (R = Θ(d^−r), spec §3)"
+    title = "Scaling exponents: predicted, SE-measured and simulated (R = Θ(d^−r), docs/theory.md §3)"
     return (
         f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title><style>{style}</style></head>'
         f"<body><h3>{title}</h3>\n{body}\n</body></html>\n"

@@ -1,4 +1,4 @@
-"""The scaling jobs: SE risks across the phase diagram, measured exponents, the heat map (spec §3, §6).
+"""The scaling jobs: SE risks across the phase diagram, measured exponents, the heat map (docs/theory.md §3, §6).
 
 Three kinds of job:
 

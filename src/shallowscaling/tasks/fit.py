@@ -200,7 +200,7 @@ def fit_point(
     else:
         s_hat = np.asarray(result.s)
         matrix_mse = float(np.sum((s_hat - problem.s_star) ** 2) / d)
-        excess_risk = 2.0 * matrix_mse  # Wick: E_x (f − f*)² = 2‖Ŝ − S*‖²_F / d (spec §1.1)
+        excess_risk = 2.0 * matrix_mse  # Wick: E_x (f − f*)² = 2‖Ŝ − S*‖²_F / d (docs/theory.md §1.1)
         weights = np.sort(np.linalg.eigvalsh(s_hat))[::-1]
         # A second O(d³) decomposition, negligible next to the solve: `eigh`'s eigenvalues differ
         # from `eigvalsh`'s by rounding, and the stored spectrum must stay what it was.

@@ -1,11 +1,11 @@
-"""The ``prune`` job (spec §5, Corollary 2): pruning the trained weights at the bulk edge.
+"""The ``prune`` job (docs/theory.md §5, Corollary 2): pruning the trained weights at the bulk edge.
 
 :func:`prune_point` — the ``prune`` job of one point (n) of a weak-λ sweep (:func:`prune_sweep`:
 every n of a sweep in one call): the risk of the trained weights before and after pruning at
 the SE bulk edge and at an edge estimated from the spectrum alone, against the SE risk at the
 optimal λ and the Bayes-optimal risk.
 
-Units: ``excess_risk`` is the excess risk R (= 2 mse_S for the quadratic model, spec §1.1) in
+Units: ``excess_risk`` is the excess risk R (= 2 mse_S for the quadratic model, docs/theory.md §1.1) in
 every column whose name contains it.
 """
 
@@ -130,7 +130,7 @@ def prune_point(
     solution: pd.DataFrame | None = None,
     fits: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Risk of the trained weights before and after pruning at the bulk edge (spec §5, Corollary 2).
+    """Risk of the trained weights before and after pruning at the bulk edge (docs/theory.md §5, Corollary 2).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The ``spectra`` job (spec §4–6): spectrum tables and SE-predicted spectra of one sweep.
+"""The ``spectra`` job (docs/theory.md §4–6): spectrum tables and SE-predicted spectra of one sweep.
 
 :func:`spectra_sweep` — the ``spectra`` job of one sweep (model, estimator, d, γ, Δ, ℓ): for
 every fitted replicate, the summary of its learned spectrum (tail exponent, bulk edge,
@@ -8,7 +8,7 @@ decomposition; plus the data of the spectrum figures (eigenvalues and SE densiti
 ``prune`` job is in :mod:`shallowscaling.tasks.pruning`, ``shallowscaling spectrum FILE`` in
 :mod:`shallowscaling.tasks.spectrum_file`.
 
-Units: ``excess_risk`` is the excess risk R (= 2 mse_S for the quadratic model, spec §1.1) in
+Units: ``excess_risk`` is the excess risk R (= 2 mse_S for the quadratic model, docs/theory.md §1.1) in
 every column whose name contains it; decomposition parts are in the same units.
 """
 
@@ -109,7 +109,7 @@ class SpectraTables:
 
 
 def _quadratic_density(s: np.ndarray, delta: float, threshold: float, x: np.ndarray) -> np.ndarray:
-    """SE density of the non-zero eigenvalues of Ŝ: μ_δ(x + t), x > 0 (spec §4), per unit of d."""
+    """SE density of the non-zero eigenvalues of Ŝ: μ_δ(x + t), x > 0 (docs/theory.md §4), per unit of d."""
     from ..state_evolution.free_convolution import spectral_atoms, stieltjes_transform
 
     positions, weights = spectral_atoms(s)
@@ -152,7 +152,7 @@ def spectra_sweep(
     n_draws: int = 3,
     width: int | None = None,
 ) -> SpectraTables:
-    """Learned spectra of one sweep against their SE predictions (spec §4).
+    """Learned spectra of one sweep against their SE predictions (docs/theory.md §4).
 
     Parameters
     ----------
@@ -276,7 +276,7 @@ def _predicted_columns(model, d, target, result, eigenvalues, rows, goe, width) 
         edge = free_convolution_edge(target, delta)
         predicted = predict_spectrum(target, delta, threshold, edge)
         parts = decompose_quadratic_error(target, delta, threshold, goe, width=width)
-        scale = 2.0  # excess risk = 2 mse_S (spec §1.1)
+        scale = 2.0  # excess risk = 2 mse_S (docs/theory.md §1.1)
         return {
             "noise_edge": nan,
             "n_above_noise_edge": nan,

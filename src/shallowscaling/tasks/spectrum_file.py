@@ -51,7 +51,7 @@ class SpectrumReport:
 def analyse_spectrum_file(
     path: str | Path, *, key: str | None = None, replicate: int | None = None, matrix_scale: str = "none"
 ) -> SpectrumReport:
-    """Tail exponent, bulk edge, outliers and phase of the weights stored in ``path`` (spec §4).
+    """Tail exponent, bulk edge, outliers and phase of the weights stored in ``path`` (docs/theory.md §4).
 
     Parameters
     ----------
@@ -63,7 +63,7 @@ def analyse_spectrum_file(
         Select an array of an .npz archive / a replicate of a table.
     matrix_scale : {"none", "paper"}, default "none"
         For a weight matrix: eigenvalues of WᵀW (``"none"``, WeightWatcher's convention) or of
-        WᵀW/√(pd) (``"paper"``, the matrix S of spec §1.1). Exponent and phase do not depend on it.
+        WᵀW/√(pd) (``"paper"``, the matrix S of docs/theory.md §1.1). Exponent and phase do not depend on it.
 
     Returns
     -------

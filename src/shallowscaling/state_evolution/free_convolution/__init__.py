@@ -1,4 +1,4 @@
-"""Free convolution with a semicircle: μ_δ = μ_{S*} ⊞ σ_δ (spec §2.2(b), §2.3, §4).
+"""Free convolution with a semicircle: μ_δ = μ_{S*} ⊞ σ_δ (docs/theory.md §2.2(b), §2.3, §4).
 
 μ_{S*} is a discrete measure (the eigenvalues s_i of the target, or weighted atoms after
 compression) and σ_δ the semicircle law of variance δ² (radius 2δ), the limit spectrum of δZ
@@ -34,13 +34,13 @@ Three independent evaluations are provided (and cross-checked in the tests):
   bound max_i (δ² p_i − (u − s_i)²)₊. No complex arithmetic, no η and no homotopy. The cost
   grows like n_atoms² where the atoms are resolved individually (fine at d ≲ 2000).
 * :func:`stieltjes_transform`: G on a grid z = x + iη by Newton's method with an η-homotopy
-  (the route sketched in spec §2.2(b)); used for plotted densities and as a check.
+  (the route sketched in docs/theory.md §2.2(b)); used for plotted densities and as a check.
 
 Isolated atoms (outliers, Biane route). An atom s_i far from the others (relative to the width of
 its own component) carries a separate component of mass exactly p_i. To leading order in its
 width it is a semicircle centred at the finite-d BBP position ``x_i = s_i + δ² g0_i`` with radius
 ``2 δ √(β_i p_i)``, where g0_i = Σ_{j≠i} p_j/(s_i − s_j), β_i = 1 − δ² Σ_{j≠i} p_j/(s_i − s_j)²
-(for an atom far above the rest, x_i → s_i + δ²/s_i, the BBP outlier of spec §4, and it exists
+(for an atom far above the rest, x_i → s_i + δ²/s_i, the BBP outlier of docs/theory.md §4, and it exists
 iff β_i > 0, i.e. s_i > δ there). These components are integrated in closed form; the relative
 error is O(ρ_i/gap_i) on quantities that are themselves O(p_i²), with ρ_i = δ √(p_i/β_i) the
 half-width in u and gap_i the distance to the nearest other atom. An atom is treated this way when

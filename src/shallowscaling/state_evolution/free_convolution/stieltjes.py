@@ -1,5 +1,5 @@
 """G(z) = ∫ μ_δ(dx)/(z − x) on a grid z = x + iη by Newton on the subordination equation with an
-η-homotopy (spec §2.2(b)); an independent check of :func:`.density.semicircle_free_convolution`.
+η-homotopy (docs/theory.md §2.2(b)); an independent check of :func:`.density.semicircle_free_convolution`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def stieltjes_transform(
     Solves ω + δ² G_0(ω) = z for the subordination function (Im ω ≥ Im z) and returns
     G(z) = G_0(ω). Each point is continued from z + iH (H large, where G ≈ 1/z) down to z along a
     geometric sequence of heights, with a few Newton steps at each height; this is the grid route
-    of spec §2.2(b), kept as an independent check of :func:`semicircle_free_convolution`.
+    of docs/theory.md §2.2(b), kept as an independent check of :func:`semicircle_free_convolution`.
 
     Parameters
     ----------
