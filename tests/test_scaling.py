@@ -252,8 +252,8 @@ def test_heat_map_agrees_with_the_phase_classification_on_a_small_grid() -> None
 @pytest.mark.slow
 def test_se_window_exponents_match_the_rates_at_moderate_d() -> None:
     """Diagonal SE at d = 10³, 10⁴: the slope exponent of each window near the rate law
-    (II: 1, III: 2, IV: ½, peak: ⅔, VI: 1 at γ = 1); the reference anchors (docs/theory.md §8) at d = 2·10⁴ are II → 0.97,
-    peak 0.77 → 0.69 (windows closer to the boundaries than these)."""
+    (II: 1, III: 2, IV: ½, peak: ⅔, VI: 1 at γ = 1); the reference anchors (docs/theory.md §8) at
+    d = 2·10⁴ are II → 0.97, peak 0.77 → 0.69 (windows closer to the boundaries than these)."""
     grid = _point_grid(-0.5, 0.0)
     se = pd.concat(
         [

@@ -1,4 +1,5 @@
-"""Quadratic SE, deterministic (free-convolution) route: route (a) vs (b), the fixed point as docs/theory.md §2.2 writes it."""
+"""Quadratic SE, deterministic (free-convolution) route: route (a) vs (b), and the fixed point as
+docs/theory.md §2.2 writes it."""
 
 from __future__ import annotations
 
