@@ -242,7 +242,7 @@ def _check_fig2_points(config: Mapping[str, Any]) -> None:
                 )
             seen[stem] = phase
             n = fig2_points(config, model)[phase]["n"]
-            kappa = math.log(n_eff_value(model, d, n)) / math.log(d)
+            kappa = kappa_value(model, d, n)
             found = classify_phase(kappa, ell, point["gamma"])
             if found != phase:
                 raise ConfigError(
@@ -574,6 +574,11 @@ def n_from_exponent(model: str, d: int, kappa: float) -> int:
 def n_eff_value(model: str, d: int, n: int) -> float:
     """n_eff = n (diagonal) or n/d (quadratic)."""
     return n / d if model == "quadratic" else float(n)
+
+
+def kappa_value(model: str, d: int, n: int) -> float:
+    """κ = log_d n_eff, the sample-size exponent of a fit point."""
+    return math.log(n_eff_value(model, d, n)) / math.log(d)
 
 
 def lam_value(d: int, lam_exponent: float) -> float:

@@ -81,7 +81,7 @@ def test_lazy_and_relative_imports_count_and_estimators_are_entries() -> None:
     lasso = module_files(*rule_entries("fit", {"model": "diagonal", "estimator": "lasso"}))
     assert "estimators/lasso.py" in lasso and "estimators/_lbfgs.py" not in lasso
     network = module_files(*rule_entries("fit", {"model": "quadratic", "estimator": "network"}))
-    assert {"estimators/quadratic_network.py", "estimators/_lbfgs.py", "estimators/psd_convex.py"} <= set(network)
+    assert {"estimators/quadratic_network.py", "estimators/_lbfgs.py", "estimators/_psd_common.py"} <= set(network)
     # A diagonal prune job depends on no quadratic estimator; a quadratic one on its refit's.
     assert not any(f.startswith("estimators/") for f in module_files(*rule_entries("prune", {"model": "diagonal"})))
     assert rule_code("fit", {"model": "quadratic", "estimator": "network"}) == code_hash(*network_entries())

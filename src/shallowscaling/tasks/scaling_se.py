@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_choice, check_int, check_real
-from ..config import MODELS, n_from_exponent
+from ..config import MODELS, kappa_value, n_from_exponent
 from ..errors import ConfigError, InputError
 from ..rates import NOISELESS_PHASES, NOISY_PHASES, classify_phase
 from ..results import warn_not_converged
@@ -309,7 +309,7 @@ def scaling_se_table(
             lam = float(d) ** ell
             if phase == "peak":
                 n, outcome = _peak(solver, model, d, lam, (lo, hi))
-                kappa = round(math.log(n / d if model == "quadratic" else n) / math.log(d), DIGITS)
+                kappa = round(kappa_value(model, d, n), DIGITS)
                 records.append(_record(model, "peak", phase, variable, d, gamma, noise, kappa, ell, n, lam, outcome))
             else:
                 n = _sample_size(model, d, float(d) ** kappa)

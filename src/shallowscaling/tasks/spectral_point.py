@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from ..config import n_eff_value
+from ..config import kappa_value, n_eff_value
 from ..errors import InputError
 from ..rates import classify_phase
 
@@ -20,8 +20,7 @@ POINT_COLUMNS = ("model", "estimator", "d", "gamma", "noise", "lam", "lam_expone
 
 def rate_phase(model: str, d: int, n: int, lam: float, gamma: float, noise: float) -> str:
     """Paper phase (Result 1, :func:`shallowscaling.rates.classify_phase`) of one point."""
-    kappa = math.log(n_eff_value(model, d, n)) / math.log(d)
-    return classify_phase(kappa, math.log(lam) / math.log(d), gamma, noiseless=noise == 0)
+    return classify_phase(kappa_value(model, d, n), math.log(lam) / math.log(d), gamma, noiseless=noise == 0)
 
 
 def point_record(model, estimator, d, gamma, noise, lam_exponent, n, seed) -> dict:

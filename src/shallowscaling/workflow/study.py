@@ -14,13 +14,12 @@ the file stem) are computed once there.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ..config import fig2_points, format_float, lam_value, n_eff_value, n_grid, tail_sweep
+from ..config import fig2_points, format_float, kappa_value, lam_value, n_eff_value, n_grid, tail_sweep
 from .paths import (
     BENCHMARKS,
     LOGS,
@@ -145,8 +144,8 @@ class StudyPoint:
 
 
 def kappa(model: str, d: int, n: int) -> float:
-    """κ = log_d n_eff of a fit point."""
-    return math.log(n_eff_value(model, d, n)) / math.log(d)
+    """κ = log_d n_eff of a fit point (:func:`shallowscaling.config.kappa_value`)."""
+    return kappa_value(model, d, n)
 
 
 def point_stem(d: Any, gamma: float, noise: float, lam_exponent: float) -> str:
