@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..config import diagonal_fit_bytes, quadratic_fit_bytes, quadratic_se_bytes
+from ..config import quadratic_se_bytes
 from ..design import DEFAULT_DESIGN_MEMORY_GB
 from ..errors import InputError
 from ..state_evolution.quadratic_mc import MAX_DRAWS_DEFAULT, MC_RTOL_DEFAULT
@@ -182,17 +182,13 @@ def _quadratic_solver_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_fit(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
-    from ..tasks.fit import fit_point, fit_replicates
+    from ..tasks.fit import fit_bytes, fit_point, fit_replicates
 
     lam = _lam_of(args)
     if lam == "optimal":
         raise InputError("`--lam optimal` is a state-evolution option (predict); fit needs a number")
     check_outputs(args, "--output", "--weights-output", "--solution-output")
-    if args.model == "diagonal":
-        need = diagonal_fit_bytes(args.d, args.n)
-    else:
-        memory = DEFAULT_DESIGN_MEMORY_GB if args.design_memory is None else args.design_memory
-        need = quadratic_fit_bytes(args.d, args.n, memory, args.width)
+    need = fit_bytes(args.model, args.d, args.n, args.design_memory, args.width)
     check_memory(args, need, f"a {args.model} fit at d = {args.d}, n = {args.n}")
     options = {
         "normalization": args.normalization,
@@ -250,8 +246,7 @@ def run_fit(args: argparse.Namespace) -> None:
 
 def run_predict(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
-    from ..tasks.predict import default_target, predict_sweep
-    from ..tasks.teacher import teacher_from_table
+    from ..tasks.predict import default_target, predict_sweep, targets_from_teacher
 
     lam = _lam_of(args)
     check_outputs(args, "--output")
@@ -268,10 +263,7 @@ def run_predict(args: argparse.Namespace) -> None:
     }
     if args.teacher:
         table = read_input_table(args.teacher, "--teacher", f"teacher {args.model}")
-        if args.model == "diagonal" and args.method == "erm":
-            targets = [teacher_from_table(table, r, "theta_star") for r in sorted(table["replicate"].unique())]
-        else:
-            targets = [teacher_from_table(table, 0, "variance" if args.model == "diagonal" else "eigenvalue")]
+        targets = targets_from_teacher(table, args.model, args.method)
     else:
         targets = [
             default_target(args.model, args.method, args.d, args.gamma, args.seed, args.replicate, args.normalization)
@@ -293,11 +285,10 @@ def run_predict(args: argparse.Namespace) -> None:
 
 def run_teacher(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
-    from ..tasks.teacher import teacher_table
+    from ..tasks.teacher import teacher_table, teacher_table_bytes
 
     check_outputs(args, "--output")
-    per_replicate = args.d * args.d if args.model == "quadratic" else args.d
-    check_memory(args, 8.0 * 4 * per_replicate, f"a {args.model} teacher at d = {args.d}")
+    check_memory(args, teacher_table_bytes(args.model, args.d), f"a {args.model} teacher at d = {args.d}")
     frame = teacher_table(args.model, args.d, args.gamma, args.seed, args.replicates, args.normalization)
     write_table(frame, args.output, {"verb": "teacher", "model": args.model})
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_choice, check_int, check_real
-from ..config import n_eff_value
+from ..config import diagonal_fit_bytes, n_eff_value, quadratic_fit_bytes
 from ..design import DEFAULT_DESIGN_MEMORY_GB
 from ..errors import InputError
 from .problem import Problem, draw_problem, init_rng
@@ -29,6 +29,7 @@ __all__ = [
     "FitOutcome",
     "FitTables",
     "estimator_module",
+    "fit_bytes",
     "fit_point",
     "fit_replicates",
 ]
@@ -131,6 +132,15 @@ def _solve(
     return module.fit_quadratic_network(
         problem.x, problem.y, lam, rng, width=width, gtol=gtol, max_iter=max_iter, device=device, block_size=block_size
     )
+
+
+def fit_bytes(model: str, d: int, n: int, design_memory: float | None = None, width: int | None = None) -> float:
+    """Estimated peak memory (bytes) of one fit (``design_memory``: GB of quadratic design X held,
+    default :data:`~shallowscaling.design.DEFAULT_DESIGN_MEMORY_GB`)."""
+    if model == "diagonal":
+        return diagonal_fit_bytes(d, n)
+    memory = DEFAULT_DESIGN_MEMORY_GB if design_memory is None else design_memory
+    return quadratic_fit_bytes(d, n, memory, width)
 
 
 def fit_point(

@@ -18,8 +18,18 @@ from .._validation import check_choice, check_int, check_real
 from ..config import n_eff_value
 from ..targets import diagonal_variances, power_law_spectrum
 from .problem import draw_teacher, se_rng
+from .teacher import teacher_from_table
 
-__all__ = ["LAM_BOUNDS", "METHODS", "PREDICT_COLUMNS", "ROUTES", "default_target", "predict_point", "predict_sweep"]
+__all__ = [
+    "LAM_BOUNDS",
+    "METHODS",
+    "PREDICT_COLUMNS",
+    "ROUTES",
+    "default_target",
+    "predict_point",
+    "predict_sweep",
+    "targets_from_teacher",
+]
 
 METHODS = ("erm", "bayes")
 ROUTES = ("mc", "deterministic")
@@ -186,6 +196,15 @@ def default_target(
     if method == "bayes":
         return diagonal_variances(d, gamma, normalization)
     return draw_teacher(model, d, gamma, seed, replicate, normalization)["theta_star"]
+
+
+def targets_from_teacher(table: pd.DataFrame, model: str, method: str) -> list[np.ndarray]:
+    """The teachers of a workflow teacher table the SE is evaluated on: θ* of every replicate
+    (diagonal ERM), or one target, the prior variances (diagonal Bayes) or the eigenvalues of S*
+    (quadratic), of replicate 0."""
+    if model == "diagonal" and method == "erm":
+        return [teacher_from_table(table, r, "theta_star") for r in sorted(table["replicate"].unique())]
+    return [teacher_from_table(table, 0, "variance" if model == "diagonal" else "eigenvalue")]
 
 
 def predict_sweep(

@@ -8,7 +8,7 @@ import pandas as pd
 from ..targets import diagonal_variances
 from .problem import draw_teacher
 
-__all__ = ["teacher_from_table", "teacher_table"]
+__all__ = ["teacher_from_table", "teacher_table", "teacher_table_bytes"]
 
 
 def teacher_table(
@@ -29,6 +29,13 @@ def teacher_table(
             frame["eigenvalue"] = teacher["eigenvalues"]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def teacher_table_bytes(model: str, d: int) -> float:
+    """Estimated peak memory (bytes) of :func:`teacher_table` per replicate: a few float64 copies
+    of one teacher (d² numbers quadratic, d diagonal)."""
+    per_replicate = d * d if model == "quadratic" else d
+    return 8.0 * 4 * per_replicate
 
 
 def teacher_from_table(table: pd.DataFrame, replicate: int, column: str) -> np.ndarray:
