@@ -199,3 +199,12 @@ def test_an_edit_of_a_privately_imported_module_reruns_exactly_its_jobs(recorded
     untouched = {"teacher", "state_evolution", "bayes_optimal", "optimal_lam", "scaling_se", "scaling_heatmap"}
     assert not [job for job in jobs if job["rule"] in untouched]
     assert "Nothing to be done" in _snakemake(recorded_copy, "-n")
+
+
+def test_a_release_changes_every_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every table records the package version, so a new version must rerun the jobs that wrote them.
+    import shallowscaling
+
+    before = code_hash("shallowscaling.io.parquet")
+    monkeypatch.setattr(shallowscaling, "__version__", shallowscaling.__version__ + ".post1")
+    assert code_hash("shallowscaling.io.parquet") != before

@@ -143,8 +143,15 @@ def module_files(*entries: str) -> list[str]:
 
 
 def code_hash(*entries: str) -> str:
-    """SHA-256 (16 hex digits) of the closure of `entries`: each file's relative path, then its bytes."""
-    digest = hashlib.sha256()
+    """SHA-256 (16 hex digits) of the package version, then the closure of `entries`: each file's
+    relative path, then its bytes.
+
+    The version is hashed because every table records it in its provenance: after a release, a
+    cached table would no longer be byte for byte what the code writes.
+    """
+    from .. import __version__
+
+    digest = hashlib.sha256(__version__.encode())
     for relative in module_files(*entries):
         digest.update(relative.encode())
         digest.update((_root() / relative).read_bytes())
