@@ -16,9 +16,9 @@ not depend on the block size, and a streamed fit sees the same X as an in-memory
 block size does change is the order of the floating-point sums inside a pass, i.e. results
 agree to rounding across block sizes (and are bit-identical for a fixed block size).
 
-Cost of streaming: one standard normal takes ~9 ns on one core (PCG64 ziggurat), so a pass at
-d = 800, n = 2.4·10⁶ spends ~18 s drawing X, against ~60 s for an n·d² product pass; the
-solvers fuse their products so that each iteration needs as few passes as possible.
+Cost of streaming: redrawing X in every pass costs a sizeable fraction of an n·d² product pass
+(timings: docs/performance.md, Notes moved from the source), so the solvers fuse their products
+so that each iteration needs as few passes as possible.
 """
 
 from __future__ import annotations
