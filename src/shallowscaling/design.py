@@ -47,10 +47,8 @@ DEFAULT_DESIGN_MEMORY_GB = 1.0
 
 # Rows per block: ~64k numbers (512 KB in float64) per d-wide block keeps the block and its
 # product with S in the L2/L3 cache while each GEMM stays large enough to run at full BLAS speed
-# (a one-off sweep at d = 100, n = 4·10⁴, one thread: blocks of 256–1024 rows ran the forward
-# and adjoint passes at 0.92–0.98 of a bare X @ S, blocks of 4096 at 0.97–1.09, one block of all
-# rows at 1.1–1.4). Capped at 4096 rows, floored so that the GEMMs of large d keep a useful
-# height.
+# (block-size sweep: docs/performance.md, Notes moved from the source). Capped at 4096 rows,
+# floored so that the GEMMs of large d keep a useful height.
 _BLOCK_NUMBERS = 65536
 _MIN_BLOCK_ROWS = 256
 _MAX_BLOCK_ROWS = 4096
