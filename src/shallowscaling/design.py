@@ -16,9 +16,9 @@ not depend on the block size, and a streamed fit sees the same X as an in-memory
 block size does change is the order of the floating-point sums inside a pass, i.e. results
 agree to rounding across block sizes (and are bit-identical for a fixed block size).
 
-Cost of streaming: one standard normal takes ~9 ns on one core (PCG64 ziggurat), so a pass at
-d = 800, n = 2.4·10⁶ spends ~18 s drawing X, against ~60 s for an n·d² product pass; the
-solvers fuse their products so that each iteration needs as few passes as possible.
+Cost of streaming: redrawing X in every pass costs a sizeable fraction of an n·d² product pass
+(timings: docs/performance.md, Notes moved from the source), so the solvers fuse their products
+so that each iteration needs as few passes as possible.
 """
 
 from __future__ import annotations
@@ -47,10 +47,8 @@ DEFAULT_DESIGN_MEMORY_GB = 1.0
 
 # Rows per block: ~64k numbers (512 KB in float64) per d-wide block keeps the block and its
 # product with S in the L2/L3 cache while each GEMM stays large enough to run at full BLAS speed
-# (a one-off sweep at d = 100, n = 4·10⁴, one thread: blocks of 256–1024 rows ran the forward
-# and adjoint passes at 0.92–0.98 of a bare X @ S, blocks of 4096 at 0.97–1.09, one block of all
-# rows at 1.1–1.4). Capped at 4096 rows, floored so that the GEMMs of large d keep a useful
-# height.
+# (block-size sweep: docs/performance.md, Notes moved from the source). Capped at 4096 rows,
+# floored so that the GEMMs of large d keep a useful height.
 _BLOCK_NUMBERS = 65536
 _MIN_BLOCK_ROWS = 256
 _MAX_BLOCK_ROWS = 4096

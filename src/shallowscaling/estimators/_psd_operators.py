@@ -117,16 +117,15 @@ def forward(x: object, s: np.ndarray) -> np.ndarray:
     return quadratic_forms(design.blocks(), design.n, design.d, s)
 
 
-#: From this d on the adjoint uses two syrk updates per block instead of one GEMM (measured:
-#: 1.1–1.3× faster passes at d = 80, 1.7× at d = 160; slower below d ≈ 64 where call overheads
-#: dominate).
+#: From this d on the adjoint uses two syrk updates per block instead of one GEMM: syrk does half
+#: the arithmetic, which pays once it outweighs the extra call overheads (measurements:
+#: docs/performance.md, Notes moved from the source).
 SYRK_MIN_D = 64
 #: ... and only for blocks of at least this many rows per column (a short block is dominated by
-#: the masks and call overheads: 0.9× of a GEMM at d = 80 with 245 rows). The passes that form
-#: Xᵀ diag(r) X therefore ask the design for blocks of at least this many rows per column
-#: (:func:`_syrk_rows`): at d = 200, n = 1.2·10⁵ a fused pass took 0.37 s with 327-row blocks,
-#: 0.30 s with 800. The skinny products of the factored solver keep the design's own blocks
-#: (taller ones slowed them: 2.1 s with 512-row blocks, 3.0 s with 1200 at d = 300, n = d²).
+#: the masks and call overheads). The passes that form Xᵀ diag(r) X therefore ask the design for
+#: blocks of at least this many rows per column (:func:`_syrk_rows`), while the skinny products of
+#: the factored solver keep the design's own blocks, which taller ones slowed (measurements:
+#: docs/performance.md, Notes moved from the source).
 SYRK_MIN_ROWS_PER_D = 4
 
 
@@ -223,7 +222,7 @@ def forward_adjoint_factor(x: object, factor: np.ndarray, y: np.ndarray) -> tupl
     single_gemm_block = design.n <= _syrk_rows(design) and (d < SYRK_MIN_D or design.n < SYRK_MIN_ROWS_PER_D * d)
     if isinstance(design, ArrayDesign) and single_gemm_block:
         # One small block: the same arithmetic without the block machinery, whose per-call
-        # overhead is visible at d = 20, n ≈ 20 (~0.1 ms per iteration).
+        # overhead is visible on the smallest problems (docs/performance.md, Notes moved from the source).
         xm = design.x
         if factor.shape[1]:
             xf = xm @ factor

@@ -36,7 +36,8 @@ __all__ = ["GTOL_PER_TOL", "DiagonalNetworkResult", "fit_diagonal_network"]
 _MEMORY = 50
 
 #: Newton polish (exact Hessian, 2d×2d Cholesky) is done up to this d: O(n d² + d³) per step,
-#: about a second at d = 2000. Beyond it the result stays at L-BFGS's floating-point floor.
+#: affordable up to here (timing: docs/performance.md, Notes moved from the source). Beyond it the
+#: result stays at L-BFGS's floating-point floor.
 _NEWTON_MAX_D = 2000
 
 #: Newton polish steps allowed (quadratic convergence from L-BFGS's floor needs 2–3).

@@ -18,12 +18,14 @@ divided by ``P(θ)``, a rigorous bound on the relative suboptimality (P(θ) − 
 
 Why a polish. The gap is first order in the error of θ (through ``1 − s``, i.e. the dual
 infeasibility ``‖g‖_∞/λ − 1``, which is amplified by 1/λ) while ``P(θ) − P*`` is second order.
-At small λ with n < d the naive dual point therefore certifies only ~1e-6 while the objective
-already agrees with the optimum to ~1e-11 (measured at d = 400, n = 200, λ = 1/400). After
+At small λ with n < d the naive dual point therefore certifies orders of magnitude less than
+the accuracy the objective already has (measurements: docs/science.md, Notes moved from the
+source). After
 coordinate descent has found the support S and the signs σ, we solve the KKT equations on S
 exactly, ``A_Sᵀ A_S θ_S = A_Sᵀ y − λ σ`` (a Newton step on the active set, as in homotopy
 methods), and keep whichever of the two points has the smaller certified gap. When the support
-and signs are right this removes the first-order error and the gap certifies ~1e-13; when they
+and signs are right this removes the first-order error and the gap certifies close to rounding
+level; when they
 are not, the polished point is worse and is discarded, and coordinate descent continues with a
 100× tighter scikit-learn tolerance. ``kkt_residual`` (the subgradient-condition violation
 ``max_i dist(g_i, λ ∂|θ_i|)/λ``) is reported as a diagnostic; the stopping rule is
@@ -391,11 +393,11 @@ def _prepare(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     n, d = x.shape
     # One pass straight into the column-major layout coordinate descent walks (and scikit-learn
     # would otherwise copy to): no row-major temporary, which saves an n×d copy in time and in
-    # peak memory (0.107 → 0.043 s and 154 MB at n = 48273, d = 400).
+    # peak memory (measurements: docs/performance.md, Notes moved from the source).
     design = np.empty((n, d), order="F")
     np.divide(x, math.sqrt(d), out=design)
     # With n > d one d×d Gram matrix replaces the n×d design in every coordinate update and is
-    # shared by all λ of a path (docs/theory.md §7: 5–7× faster at d = 400–2000).
+    # shared by all λ of a path (docs/theory.md §7; speed-up: docs/performance.md, Notes moved from the source).
     gram = np.asfortranarray(design.T @ design) if n > d else None
     return design, y, gram, design.T @ y
 
@@ -434,9 +436,9 @@ def fit_lasso(
     -----
     docs/theory.md §1.2 (the diagonal network's convex twin) and §7 (certificates). The module docstring
     defines the dual point, explains why the naive gap is a poor certificate at small λ and how
-    the active-set polish fixes it. In the hard corner n < d, λ ≈ 1/d a fit from zero takes ~1 s
-    at d = 400, n = 200; at d ≳ 2000 prefer :func:`fit_lasso_path` and expect to raise
-    ``max_iter``.
+    the active-set polish fixes it. The hard corner is n < d, λ ≈ 1/d, where a fit from zero needs
+    many epochs (timing: docs/performance.md, Notes moved from the source); at d ≳ 2000 prefer
+    :func:`fit_lasso_path` and expect to raise ``max_iter``.
 
     Examples
     --------

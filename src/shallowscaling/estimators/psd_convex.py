@@ -51,14 +51,14 @@ Design = ArrayDesign | StreamedDesign
 # Power iterations for the starting Lipschitz estimate of ∇f. The spectrum of A*A has no isolated
 # top eigenvalue (a Marchenko–Pastur-like edge), so the Rayleigh quotient creeps up slowly (≈ 0.8
 # of the top after 3 steps, ≈ 0.95 after 10); backtracking raises the estimate only where the
-# iterates need it. Fewer power steps gave equal or fewer FISTA iterations at d = 30–100
-# (larger steps), so the power iteration is kept short.
+# iterates need it. A smaller starting estimate means larger steps, and fewer power steps did not
+# cost FISTA iterations, so the power iteration is kept short (measurements: docs/performance.md,
+# Notes moved from the source).
 _POWER_ITERATIONS = 3
 # Growth of the Lipschitz estimate when the backtracking test fails.
 _BACKTRACK_GROWTH = 1.25
 # Relative slack of the backtracking test: the curvature along a step comes from the difference
-# of two forward products, so a violation by less than this is rounding, not curvature. (With
-# the short power iteration above no backtrack at all occurred at d = 30–100, α = 0.3–4.)
+# of two forward products, so a violation by less than this is rounding, not curvature.
 _BACKTRACK_SLACK = 1e-8
 
 
@@ -396,8 +396,8 @@ def fit_psd_convex(
 
 
 #: ``method="auto"`` tries the factored route only from this d on: below it a pass over X is so
-#: cheap that the per-iteration overheads of L-BFGS (SVDs of B, the quartic line search) decide,
-#: and FISTA was as fast or faster at every point of the default study with d ≤ 80.
+#: cheap that the per-iteration overheads of L-BFGS (SVDs of B, the quartic line search) decide
+#: in FISTA's favour (comparison: docs/performance.md, Notes moved from the source).
 AUTO_FACTORED_MIN_D = 100
 
 
@@ -405,8 +405,8 @@ def auto_max_width(d: int) -> int:
     """Widest factor ``method="auto"`` tries before handing over to FISTA: max(4, d/20).
 
     The factored iteration is cheaper per pass (n·d·p against FISTA's n·d·r + n·d²/2) but
-    needs more iterations as the rank grows (the small eigenvalues of Ŝ slow L-BFGS): measured
-    at d = 150–300, n = d², it wins at rank 3 and loses at rank 13–19 (docs/performance.md).
+    needs more iterations as the rank grows (the small eigenvalues of Ŝ slow L-BFGS), so it is
+    tried only while the rank is small (comparison: docs/performance.md, Notes moved from the source).
     """
     return max(4, d // 20)
 

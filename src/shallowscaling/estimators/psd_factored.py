@@ -55,9 +55,9 @@ INITIAL_WIDTH = 16
 #: L-BFGS's initial inverse Hessian is H₀(Q) = γ Q (BᵀB + ε I)⁻¹ with ε = PRECONDITION · Tr BᵀB:
 #: the scaled-gradient metric of Tong, Ma & Chi (2021), which removes the condition number of Ŝ
 #: from the factored problem (small eigenvalues of Ŝ make ∇_B L tiny along their columns). The
-#: shift keeps vanishing columns from getting huge steps. Measured at d = 150, n = d², λ = 4
-#: (rank 13): 370 L-BFGS iterations without it, 2034 / 140 / 69 / 91 with 1e-6 / 1e-3 / 1e-2 /
-#: 1e-1; near the peak (d = 120, n = 1727, λ = 1/d): 6207 without, 3549 with 1e-2.
+#: shift keeps vanishing columns from getting huge steps; too small a shift is worse than none,
+#: and 1e-2 needed the fewest iterations among those tried (iteration counts: docs/performance.md,
+#: Notes moved from the source).
 PRECONDITION = 1e-2
 #: Most columns one growth step adds (the most negative directions of P G P first).
 BLOCK = 8
@@ -154,7 +154,7 @@ def solve_factored(
     negative = int(np.count_nonzero(theta0 < 0.0))
     if negative > max_width:
         # G₀'s negative directions are those the first proximal step would keep: far more of
-        # them than max_width predicts a high-rank Ŝ (measured: rank ≈ 0.5–1× this count).
+        # them than max_width predicts a high-rank Ŝ (observed ranks: docs/performance.md, Notes moved from the source).
         empty = np.zeros((d, 0))
         return FactoredSolve(empty, -y, np.nan, np.inf, -np.inf, 0, "width", 0, None)
     p0 = min(negative, INITIAL_WIDTH)

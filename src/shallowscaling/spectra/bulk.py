@@ -145,10 +145,10 @@ def free_convolution_edge(s: np.ndarray, delta: float) -> float:
     The u-roots found here coincide with the support intervals of
     ``state_evolution.free_convolution`` (same Biane parametrisation).
 
-    At d = 200–400 with the unit-normalised power-law targets, the mean top bulk eigenvalue of
-    diag(s) + δZ over 20 draws lies 1–4 % below this edge (the Tracy–Widom shift ≈ −1.2 δ d^{-2/3}),
-    while 2δ is off by up to 50 % for γ ≤ 1, δ ≤ 1, and by a factor 2–5 for δ = 0.1–0.3 (there the
-    bulk is made of target eigenvalues smeared by the noise, not of noise).
+    With power-law targets this edge, not 2δ, is the one to compare with finite-d spectra: the
+    top bulk eigenvalue sits just below it (the Tracy–Widom shift ≈ −1.2 δ d^{-2/3}), while 2δ can
+    be far off when the bulk is made of target eigenvalues smeared by the noise, not of noise
+    (measurements: docs/science.md, Notes moved from the source).
 
     References
     ----------

@@ -170,7 +170,8 @@ def tune_quadratic_threshold(
     Pruning the trained Ŝ at τ* − t gives U diag((x − τ*)₊) Uᵀ in the SE picture (Corollary 2's
     identity ((x − t)₊ − (τ − t))₊ = (x − τ)₊). Corollary 2 takes τ = 2δ, the bulk edge, which is
     optimal as d → ∞; at finite d the shrinkage of the learned outliers by τ costs more than the
-    noise it removes, and τ* is typically 0.5–1 δ (d = 80–200, γ = 1).
+    noise it removes, and τ* lies well below 2δ (typical values: docs/science.md, Notes moved from
+    the source).
 
     Parameters
     ----------

@@ -208,9 +208,9 @@ def estimate_bulk_edge(eigenvalues: np.ndarray, *, relative_cut: float = DEFAULT
     criterion of step 2 (median count over the scales) leaves at least MIN_SMALL_BULK
     eigenvalues below the outliers, they are a small bulk whose largest eigenvalue is the edge;
     otherwise there is no bulk: the edge is 0 and every non-zero eigenvalue is an outlier. On
-    the default study's quadratic fits (Δ = 0.5) this small-bulk reading applies to 14 spectra
-    (13 at d ≤ 80, one at d = 160) and brings the outlier count of all 14 within ±2 of the SE
-    prediction (none before). A run of 5–11 learned eigenvalues can mimic it, so the phase
+    the default study's quadratic fits it brings the outlier counts of small-d spectra in line
+    with the SE prediction (counts: docs/science.md, Notes moved from the source). A run of
+    5–11 learned eigenvalues can mimic it, so the phase
     labels (:func:`~shallowscaling.spectra.phases.classify_spectrum`) treat a small bulk as none.
 
     The method assumes that a noise bulk exists. A spectrum made only of learned eigenvalues
@@ -218,20 +218,12 @@ def estimate_bulk_edge(eigenvalues: np.ndarray, *, relative_cut: float = DEFAULT
     a bulk made of its smallest eigenvalues: there, prune at the SE edge instead, or check the
     phase first (:func:`shallowscaling.spectra.phases.classify_spectrum`).
 
-    Accuracy, against free_convolution_edge(s, δ) − t (``benchmarks/bench_bulk_edge.py``), on
-    SE-simulated spectra soft-threshold(diag(s) + δZ; t) with s the unit power-law target and
-    (δ, t) the SE solution at λ = 1/d, Δ = 0.5, d ∈ {100, 150, 200, 300}, γ ∈ {0.6, 1, 2},
-    κ = log_d n_eff ∈ {0.5, 0.8, 1, 1.2}, 8 draws each (384 spectra): |relative error| median
-    3.6 %, 90th percentile 9.9 %, within 5 % in 67 % (51 %, 61 %, 77 %, 77 % at d = 100, 150, 200,
-    300); the earlier margin-only outlier rule with a 0.25 window had 6.7 %, 23 %, 41 %. The
-    predicted outlier count is matched within ±2 in 97 % (earlier 83 %). The errors are mostly
-    single-spectrum fluctuations: at d = 100 the standard deviation over draws is 3–6 % of the
-    edge (the top bulk eigenvalue alone fluctuates by a Tracy–Widom 1.27 R d^{-2/3}, ≈ 3 % of a
-    semicircle edge and more for a deformed one); the worst cases (10–30 %) are a spike a few
-    Tracy–Widom units above the edge read as bulk when only ~25–50 eigenvalues are non-zero
-    (κ = 0.5). On convex fits at d = 100, γ = 1, λ = 1/d (replicates 0–7, κ = 0.5, 0.8, 1) 18 of
-    24 are within 5 % of the SE edge (earlier rule: 13); SE edge / mean estimate − 1 is −6.3 %,
-    +0.1 %, +0.5 %, the κ = 0.5 misses being a second spike absorbed into the bulk (2 of 8).
+    Accuracy, against free_convolution_edge(s, δ) − t on SE-simulated spectra and on convex fits:
+    a few per cent, the errors being mostly single-spectrum fluctuations (the top bulk eigenvalue
+    alone fluctuates by a Tracy–Widom 1.27 R d^{-2/3}, ≈ 3 % of a semicircle edge and more for a
+    deformed one). The method fails when a spike a few Tracy–Widom units above the edge is read
+    as bulk, which happens when only a few tens of eigenvalues are non-zero (κ = 0.5)
+    (measurements: docs/science.md, Notes moved from the source).
     """
     values = check_real_vector(eigenvalues, "eigenvalues", "spectrum")
     relative_cut = check_real(
@@ -433,9 +425,8 @@ def estimate_noise_from_residuals(
 
     Notes
     -----
-    At d = 400, γ = 1, Δ = 0.5, λ = 1/d, δ̂/δ_SE = 0.99–1.03 (means over 3 replicates) and
-    t̂ = t_SE for n = 690–48 000 (n > d, phase VIa), where the θ̂-only estimate is up to 2.4 × δ_SE
-    (docs/science.md).
+    In phase VIa (n > d) δ̂ and t̂ match the SE values, where the θ̂-only estimate overshoots δ
+    (measurements: docs/science.md, Notes moved from the source).
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)

@@ -31,8 +31,9 @@ what they carry.
 
 The diagonal counterpart (our extension) is the re-threshold chosen by Stein's unbiased risk
 estimate (:func:`sure_edge`, SureShrink): the noise edge δ√(2 log d) removes every pure-noise
-coordinate but also shrinks every learned one by that much, 2–4 times the optimal-λ risk in
-phase VIa at d = 100–400; the SURE cut tracks the SE-optimal soft threshold from the data.
+coordinate but also shrinks every learned one by that much, well above the optimal-λ risk in
+phase VIa (numbers: docs/science.md, Notes moved from the source); the SURE cut tracks the
+SE-optimal soft threshold from the data.
 """
 
 from __future__ import annotations
@@ -138,11 +139,11 @@ def clean_spectrum(
     The m₀ eigenvalues that the soft threshold set to zero had x ≤ t; their positions are lost.
     g needs them, so they are filled in by the SE picture of the noise: the lower part of a
     semicircle of radius 2δ whose centre c puts the mass m₀/d below t, at the quantiles
-    c + δ Q_sc((j − ½)/d), j = 1..m₀. Counting them at x = t instead raises the SE risk of the
-    cleaned estimator by 10–30 % at d = 80–200, γ = 1, λ = 1/d (the full spectrum, the oracle,
-    lowers it by another 15–20 %). The smoothing η = δ/√d spans about √d level spacings (δ/d
-    each): it averages the singular self-neighbour terms of the discrete sum; 0.5–2 times it
-    change that risk by ≤ 8 %. The negative part is cut because Ŝ and S* are PSD.
+    c + δ Q_sc((j − ½)/d), j = 1..m₀; counting them at x = t instead raises the SE risk of the
+    cleaned estimator. The smoothing η = δ/√d spans about √d level spacings (δ/d each): it
+    averages the singular self-neighbour terms of the discrete sum, and the risk depends little
+    on its exact value (measurements for both choices: docs/science.md, Notes moved from the
+    source). The negative part is cut because Ŝ and S* are PSD.
 
     Examples
     --------
@@ -181,7 +182,7 @@ def clean_spectrum(
     out = np.zeros(d)
     # Capped at λ_i: cleaning only removes. (The RIE would also undo the soft threshold's own
     # shrinkage where t > 2δ²/s; at α ≪ 1, δ ≫ s₁, that expansion is the O(δ²/√d) error of the
-    # discrete Hilbert transform: it lifted a lone eigenvalue 0.97 to 6.5 at d = 80, n = 9.)
+    # discrete Hilbert transform; an example: docs/science.md, Notes moved from the source.)
     out[kept] = np.clip(x - 2.0 * delta * delta * hilbert, 0.0, values[kept])
     return out
 

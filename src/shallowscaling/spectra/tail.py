@@ -175,9 +175,8 @@ def _ks_argmin(log_x, left, right, cand, beta, n_tail, sup) -> tuple[int, float]
     the exact argmin, ties going to the smallest index (the longest tail).
 
     Complexity: O(k^{3/2}) when the distance varies sharply with x_min, as on spectra with a
-    bulk (k = 10⁴: 0.03–0.08 s, 10× faster than the naive scan); O(k²), about the naive cost,
-    when it is flat over most candidates, as for a pure Pareto sample (k = 10⁴: 0.5–0.9 s on
-    one core; ``benchmarks/bench_spectra.py``).
+    bulk; O(k²), about the naive cost, when it is flat over most candidates, as for a pure Pareto
+    sample (timings: docs/performance.md, Notes moved from the source).
     """
     active = np.arange(cand.size)
     best_upper = math.inf

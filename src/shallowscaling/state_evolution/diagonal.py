@@ -21,7 +21,7 @@ bracket (analytic derivatives, bisection fallback).
 Cost: for large d the nested solve runs on a quantile summary of |θ*| (``_SUMMARY_SIZE`` groups)
 to find a starting point, then a two-dimensional Newton iteration on the full vector polishes it
 to the tolerance (O(d) per step, about four steps). Should Newton fail, the nested solver runs on
-the full vector. One solve at d = 10⁵ takes a few hundredths of a second.
+the full vector (timing: docs/performance.md, Notes moved from the source).
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ __all__ = [
 
 
 #: Above this many coordinates the nested solve runs on a summary of |θ*| with at most this many
-#: groups (see ``_summary``) before the full-vector Newton polish. 512 groups cost ~50 µs per map
-#: evaluation and land within ~1e-5 of the exact fixed point, from where Newton needs 1–3 steps.
+#: groups (see ``_summary``) before the full-vector Newton polish. 512 groups keep a map evaluation
+#: cheap and land close enough to the exact fixed point that Newton needs only a few steps
+#: (measurements: docs/performance.md, Notes moved from the source).
 _SUMMARY_SIZE = 512
 
 

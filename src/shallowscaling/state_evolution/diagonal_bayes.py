@@ -13,10 +13,10 @@ one of two priors built from the teacher variances v_i (docs/theory.md §1.2):
   permutation-equivariant estimator such as the LASSO uses). Its posterior mean is
   ``E[θ | y] = y Σ_j π_j(y) v_j/(v_j + δ²)`` with ``π_j(y) ∝ N(y; 0, v_j + δ²)``, and
   ``mmse = (1/d) Σ v_i − E_y E[θ | y]²``, the outer expectation by a trapezoid rule in log|y|
-  (Gauss–Hermite quadrature per component is the obvious choice, but, measured, 80–160 nodes still
-  disagree at 1e-3 relative for power-law mixtures because the posterior switches components
-  inside each component's scale, while the log-grid trapezoid rule agrees with adaptive
-  quadrature to 1e-12);
+  (Gauss–Hermite quadrature per component is the obvious choice, but it is not accurate enough
+  for power-law mixtures because the posterior switches components inside each component's
+  scale, while the log-grid trapezoid rule matches adaptive quadrature; measurements:
+  docs/science.md, Notes moved from the source);
 * ``"index_aware"``: θ_i ~ N(0, v_i) with i known, ``mmse = (1/d) Σ_i v_i δ²/(v_i + δ²)``.
 
 The index-aware error is never larger than the mixture one (more information). The fixed point

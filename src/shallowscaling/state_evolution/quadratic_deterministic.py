@@ -47,21 +47,21 @@ GOE(d) draws at the actual d, whose mean spectral density differs from μ_δ at 
 divergence carries the diagonal term 2Σf'/d² — Z_ii has variance 2/d). We integrate against
 G + g_1/d, the first-order 1/d expansion of E (1/d) Tr (z − diag(s) − δZ)⁻¹ for the GOE
 (:class:`.free_convolution.ThresholdContour`); it reproduces Monte-Carlo averages of J and D at
-d = 20–40 within their statistical error (tests), where plain μ_δ is off by 2–4 % in D. Near the
-interpolation peak this matters: at d = 200, α = 0.25, λ = 0.005 the uncorrected route differs
-from route (a) by ~5 % in mse_S.
+d = 20–40 within their statistical error (tests), where plain μ_δ does not. Near the
+interpolation peak this matters, because 2α − D is small there and amplifies the O(1/d)
+difference (numbers: docs/science.md, Notes moved from the source).
 
 Compression (``compress=True``): target eigenvalues closer than a small fraction of
 δ_ref = √(Δ/(4α)) (a lower bound of δ, since mse_S ≥ 0) are merged into weighted atoms
 (:func:`.free_convolution.compress_spectrum`); the error is second order in the group width,
-at most ~2e-5 relative on mse_S with the default ``rel_width=0.01`` (measured at d = 2000 over
-α = d^0.5–d^1.6: 5e-7–1.7e-5, and 4× larger at 0.02). Merging keeps each group's weight and mean;
+at most ~2e-5 relative on mse_S with the default ``rel_width=0.01`` (measurements: docs/science.md,
+Notes moved from the source). Merging keeps each group's weight and mean;
 the second moment it removes (Σ p_g var_g) is added back to ∫ min(x, t)² for the groups below
 t. When Δ = 0 there is no a-priori bound and the solve is repeated with δ_ref = δ*/2 if the first
 pass ends below δ_ref.
 
-Cost: one point at d = 10⁴ takes 0.2–0.5 s (≤ 5 s over the whole (κ, ℓ) grid of the study,
-noisy and noiseless), d = 10⁵ about 0.6–1 s (benchmarks/bench_quadratic_se.py).
+Cost: cheap enough that the whole (κ, ℓ) grid of the study, noisy and noiseless, is solved at
+d up to 10⁵ (timings: docs/performance.md, Notes moved from the source).
 
 Notes
 -----
@@ -207,8 +207,8 @@ def solve_quadratic_se_deterministic(
         where 2α − D = 1/(2ε) is small.
     with_spectrum : bool, default False
         Fill ``eigenvalues`` with the predicted spectrum of Ŝ (else it is an empty array). This
-        resolves μ_δ on the real axis (Biane's parametrisation): ~0.1 s at d = 10³ but several
-        seconds at d = 10⁴, more than the solve itself.
+        resolves μ_δ on the real axis (Biane's parametrisation), which at large d costs more than
+        the solve itself (timings: docs/performance.md, Notes moved from the source).
 
     Returns
     -------

@@ -33,7 +33,8 @@ h ≥ 0 at δ = √(Δ/(4α)) since mse_S ≥ 0, and as δ → ∞ at fixed λ, 
 (κ₀ = 0 if α > 1/4) and 2αδ²(h + 1) ≈ δ² J_sc(κ₀) with J_sc(κ₀) ≤ D_sc(κ₀) ≤ 2α, one of them
 strict (semicircle values of J and D), so h < 0 there. One map evaluation costs K symmetric
 eigendecompositions; for d ≥ 300 a cold start begins at the deterministic route's δ, which differs
-from the Monte-Carlo root by O(1/(d√K)), so Brent needs ~5 evaluations. ``method="hybr"`` instead solves
+from the Monte-Carlo root by O(1/(d√K)), so Brent needs only a few evaluations (counts:
+docs/performance.md, Notes moved from the source). ``method="hybr"`` instead solves
 the (q, m, σ) equations with ``scipy.optimize.root(method="hybr")``; it is also the fallback when
 bracketing fails.
 
@@ -45,14 +46,10 @@ Notes
   squares in the svec coordinates of symmetric matrices (dimension d(d+1)/2, ρ = n/(d(d+1)/2)):
   δ² = (2 mse_S + Δ)/(4α) and t = λd²/(4(n − df)) with df = d²D/2 follow exactly at any d,
   confirming docs/theory.md §2.2 including λ(t) = 2t(2α − D).
-* docs/theory.md §8 (d = 40, Δ = 0.5): reproduced within the K = 3 spread at (α, λ) = (0.1, 0.3),
-  (0.3, 0.05), (0.6, 1), (1.5, 0.1), but not at (0.1, 0.01), where the reference table gives 0.752 and
-  ours 0.58–0.59, nor at (0.6, 0.01): 0.274 vs 0.29 (unique roots; K = 50 and route (b) agree
-  with us). ERM simulations with GOE sensing matrices, the model this SE describes exactly, give
-  0.565 ± 0.012 and 0.303 ± 0.007 (20/10 seeds), confirming our values; with the actual sensing
-  (xxᵀ − I)/√d they give 0.721 ± 0.018 and 0.308 ± 0.004 (30 seeds). At α < 1/4 and small λ the
-  SE thus underestimates the d = 40–100 ERM error by ~25 % (a non-Gaussian-sensing finite-size
-  effect: 61 % of the signal sits in one direction, sensed through a χ² variable).
+* docs/theory.md §8 (d = 40, Δ = 0.5): reproduced at most points, but not at two small-λ points
+  (α < 1/4 and α = 0.6 at λ = 0.01), where GOE-sensing ERM simulations confirm our values: there the
+  SE describes GOE sensing exactly, and the actual sensing (xxᵀ − I)/√d has a non-Gaussian
+  finite-size effect the SE does not capture (numbers: docs/science.md, Notes moved from the source).
 """
 
 from __future__ import annotations
@@ -73,19 +70,20 @@ from ._quadratic_mc_draws import Draws, cut_sums, mean_divergence, order_paramet
 __all__ = ["MAX_DRAWS_DEFAULT", "MC_RTOL_DEFAULT", "QuadraticSEResult", "solve_quadratic_se_mc"]
 
 METHODS = ("threshold", "hybr")
-#: From this d on, a cold start first solves the deterministic route (~0.3 s at d = 400) for its
-#: δ: it saves ~4 evaluations of K eigendecompositions, which only pays off once those dominate
-#: (measured: a net loss at d ≤ 200, a gain of ~1/3 of the solve time at d = 400).
+#: From this d on, a cold start first solves the deterministic route for its δ: it saves a few
+#: evaluations of K eigendecompositions, which only pays off once those dominate the cost of the
+#: deterministic solve (measurements: docs/performance.md, Notes moved from the source).
 _WARM_START_MIN_D = 300
 #: Default cap on K when the draws adapt to ``mc_rtol``: 200 eigendecompositions per map
-#: evaluation, ~10 s per evaluation at d = 400 on one core.
+#: evaluation, which bounds the cost of one evaluation at large d (timing: docs/performance.md,
+#: Notes moved from the source).
 MAX_DRAWS_DEFAULT = 200
 #: Default target of the relative Monte-Carlo error of ``predict`` and the study (0.5 %): below
 #: the ~1–2 % differences between neighbouring points of a sweep that the figures resolve.
 MC_RTOL_DEFAULT = 0.005
 #: Fewest draws whose error estimate may stop the adaptation: from K draws it has K − 1 degrees of
 #: freedom, and at K = 3 it is below half its true value one time in four (χ²₂), so an early stop
-#: would often be false (seen at d = 20: 1.5 % estimated at K = 3, 15 %/√K measured at K = 200).
+#: would often be false (an example: docs/science.md, Notes moved from the source).
 #: With 15 degrees of freedom that happens about one time in 50.
 _MIN_DRAWS_FOR_ERROR = 16
 #: Relative step of the forward difference in δ of the standard error. Large enough that the
@@ -155,8 +153,9 @@ def solve_quadratic_se_mc(
 
     Notes
     -----
-    Equations (SE-1, SE-2) of the module docstring. Cost O(K d³) per evaluation of the map, about
-    12 evaluations per solve from a cold start (one point at d = 400, K = 3 takes well under 2 s).
+    Equations (SE-1, SE-2) of the module docstring. Cost O(K d³) per evaluation of the map, times
+    the map evaluations of one solve (counts and timings: docs/performance.md, Notes moved from the
+    source).
     The answer fluctuates with the draws, by O(1/d) relative for the bulk and more where a few
     large eigenvalues of S* dominate mse_S (their outliers fluctuate by O(δ/√d)).
 
