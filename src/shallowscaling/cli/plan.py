@@ -15,10 +15,11 @@ from ._common import emit
 def add_plan_verb(verbs) -> None:
     plan = verbs.add_parser(
         "plan",
-        help="before submitting: jobs, core-hours and peak memory per rule of a study (dry run + cost models)",
-        description="List the study's jobs with `snakemake --dry-run` (config.yaml plus the --configfile "
-        "overlays, into an empty folder so that every job counts) and predict each job's run time and peak "
-        "memory from the cost models in src/shallowscaling/resources/cost_model.json, fitted to the benchmark files of "
+        help="before submitting: jobs, core-hours and peak memory per rule of a study (study model + cost models)",
+        description="List every job of the study from the study model (config.yaml plus the --configfile "
+        "overlays; the jobs `snakemake` runs into an empty results folder) and predict each job's run time and "
+        "peak memory from the cost models in src/shallowscaling/resources/cost_model.json, fitted to the benchmark "
+        "files of "
         "earlier runs. Prints jobs, core-hours and peak memory per rule with 1σ factors. --calibrate refits the "
         "cost models from your own runs' benchmarks/ folders (docs/cluster.md).",
     )
@@ -112,7 +113,7 @@ def _check_cost_model(path: str) -> None:
 
 def _print_plan(estimate, configs: list[str]) -> None:
     rules = estimate.rules
-    print(f"{' + '.join(configs)}: {estimate.total_jobs} jobs (snakemake --dry-run)")
+    print(f"{' + '.join(configs)}: {estimate.total_jobs} jobs (as snakemake would run them)")
     header = f"{'rule':<24} {'jobs':>5} {'core-hours':>11} {'(×/÷)':>6} {'longest job':>12} {'peak MB':>8} {'(×/÷)':>6}"
     print(header)
     print("-" * len(header))

@@ -59,8 +59,8 @@ COST_MODEL_DESCRIPTION = (
     "n**n_exponent; levels are the lam_exponent wildcard where a class has them. Fit classes have two levels: "
     "`iteration` (mult = replicates * iterations) and `setup` (mult = replicates), iterations from the profile "
     "log(iterations + 1) = P_l(kappa) + d_slope_l * log d, piecewise linear in kappa = log_d n_eff through "
-    "nodes/values; classes with iterations_from (the quadratic pruning, which refits its point) use that "
-    "class's profile and coefficients. "
+    "nodes/values; classes with iterations_from (the quadratic pruning's refit, when it has no stored "
+    "solution) use that class's profile and coefficients. "
     "Regenerate: python -m shallowscaling plan --calibrate BENCHMARKS [OVERLAY ...]."
 )
 

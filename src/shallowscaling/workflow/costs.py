@@ -23,8 +23,11 @@ from ..errors import InputError
 from ..tasks.exponents import check_scaling_config
 from .study import kappa as _kappa
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
+#: The study's base config: the checkout's ``config.yaml`` when the package runs from a source tree
+#: (an editable install), else the ``config.yaml`` of the current folder, as for ``snakemake``
+#: run from the repository root (a regular install).
+_SOURCE_CONFIG = Path(__file__).resolve().parents[3] / "config.yaml"
+DEFAULT_CONFIG = _SOURCE_CONFIG if _SOURCE_CONFIG.is_file() else Path("config.yaml")
 #: The shipped cost model (package data).
 COST_MODEL_PATH = Path(str(files("shallowscaling").joinpath("resources", "cost_model.json")))
 
@@ -42,6 +45,9 @@ def study_config(configfiles: Sequence[str | Path] = ()) -> dict[str, Any]:
     for path in configfiles:
         if not Path(path).is_file():
             raise InputError(f"`--configfile` must name an existing YAML file; got {str(path)!r} (no such file)")
+    if not Path(DEFAULT_CONFIG).is_file():
+        here = str(Path.cwd())
+        raise InputError(f"no config.yaml in {here!r}; run from the repository root (where the Snakefile is)")
     config = load_config(DEFAULT_CONFIG, *configfiles)
     check_scaling_config(config)
     return config
