@@ -79,3 +79,12 @@ def test_fit_on_cuda_without_a_gpu_exits_2_in_one_line(tmp_path, capsys) -> None
     assert errors == [lines[-1]]
     assert "needs a CUDA GPU" in lines[-1] and "torch.cuda.is_available() is False" in lines[-1]
     assert not (tmp_path / "fit.parquet").exists()
+
+
+def test_json_with_nan_inside_records_is_strict_json(tmp_path, capsys) -> None:
+    # Regression: a NaN certificate inside `points` (FISTA has no grad_norm) ended in a traceback.
+    argv = ["fit", "quadratic", "--estimator", "convex", "--d", "8", "--gamma", "1", "--noise", "0.5", "--n", "40",
+            "--lam", "0.1", "--seed", "0", "--replicates", "2", "--output", str(tmp_path / "fit.parquet"), "--json"]
+    assert main(argv) in (0, None)
+    points = json.loads(capsys.readouterr().out)["points"]
+    assert len(points) == 2 and all(p["grad_norm"] is None and p["converged"] for p in points)

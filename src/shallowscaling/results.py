@@ -49,7 +49,12 @@ def warn_not_converged(solver: str, message: str, advice: str) -> None:
 
 
 def json_safe(value: Any) -> Any:
-    """Map NaN/inf to ``None`` so ``json.dumps`` writes strict JSON."""
+    """Map NaN/inf to ``None``, in nested dicts, lists and tuples too, so ``json.dumps`` writes
+    strict JSON (a NaN inside a list of records used to end in a traceback)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
