@@ -278,3 +278,15 @@ def test_no_oversize_source_files() -> None:
     over = {name for name, n in long.items() if n > MAX_LINES}
     assert over - KNOWN_OVERSIZE == set(), {name: long[name] for name in over - KNOWN_OVERSIZE}
     assert KNOWN_OVERSIZE - over == set(), "a known oversize file was split: remove it from KNOWN_OVERSIZE"
+
+
+def test_the_architecture_page_names_only_files_that_exist() -> None:
+    # docs/architecture.md must match the code: every path it writes in backticks exists.
+    import re
+
+    repo = PACKAGE.parents[1]
+    text = (repo / "docs" / "architecture.md").read_text(encoding="utf-8")
+    paths = [p for p in re.findall(r"`([^`\s]+)`", text) if "/" in p and not p.startswith(("results/", "-"))]
+    assert len(paths) > 40  # the page's tables name the modules of every stage
+    missing = [p for p in paths if not (repo / p.rstrip("/")).exists()]
+    assert missing == []
