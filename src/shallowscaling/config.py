@@ -18,11 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import numpy as np
 import yaml
 
 from .errors import ConfigError
 from .rates import classify_phase
+from .sweeps import (  # re-exported: the rules and notebooks read the grids from the config module
+    format_float,
+    kappa_value,
+    lam_value,
+    n_eff_value,
+    n_from_exponent,
+    n_grid,
+    parse_float,
+    se_n_grid,
+)
 
 __all__ = [
     "CUDA_CHECK_ENV",
@@ -34,7 +43,9 @@ __all__ = [
     "cuda_dims",
     "diagonal_fit_bytes",
     "fig2_points",
+    "fit_workers",
     "format_float",
+    "kappa_value",
     "lam_value",
     "load_config",
     "machine_memory_gb",
@@ -297,6 +308,16 @@ def quadratic_se_bytes(d: int) -> float:
     return float(_FLOAT * QUADRATIC_SE_DXD_COPIES * d * d)
 
 
+def fit_workers(config: Mapping[str, Any], model: str, d: int) -> int:
+    """Replicates a fit job solves in parallel: ``quadratic.solver.workers`` (at most the
+    replicates) for quadratic fits with d >= ``workers_min_d``, else 1. Each worker runs one BLAS
+    thread on its own replicates, so the tables are bit-identical to a serial run."""
+    solver = config["quadratic"]["solver"]
+    if model != "quadratic" or d < solver.get("workers_min_d", 0):
+        return 1
+    return max(1, min(solver.get("workers", 1), config["quadratic"]["replicates"]))
+
+
 def _check_memory(config: Mapping[str, Any]) -> None:
     """Refuse a sweep whose largest fit needs more memory than this machine has."""
     limit = machine_memory_gb()
@@ -322,7 +343,8 @@ def _check_memory(config: Mapping[str, Any]) -> None:
             if model == "diagonal":
                 need = diagonal_fit_bytes(d, n)
             else:
-                need = max(quadratic_fit_bytes(d, n, design_memory, width), quadratic_se_bytes(d))
+                need = max(fit_workers(config, model, d) * quadratic_fit_bytes(d, n, design_memory, width),
+                           quadratic_se_bytes(d))
             if need / 1e9 > limit:
                 raise ConfigError(
                     f"{key}.d[{index}]: {d} needs about {need / 1e9:.3g} GB per {model} job (n = {n} at "
@@ -417,6 +439,7 @@ CLI_BOUNDS = {
     "width": "properties/quadratic/properties/width/oneOf/1",
     "block_size": "$defs/quadratic_solver/properties/block_size",
     "design_memory": "$defs/quadratic_solver/properties/design_memory",
+    "workers": "$defs/quadratic_solver/properties/workers",
     "n_draws": "properties/quadratic/properties/se/properties/n_draws",
     "mc_rtol": "properties/quadratic/properties/se/properties/mc_rtol",
     "max_draws": "properties/quadratic/properties/se/properties/max_draws",
@@ -542,56 +565,3 @@ def _overlay(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def format_float(value: float) -> str:
-    """Canonical text of a wildcard float: shortest round-trip repr, no trailing ``.0``.
-
-    >>> format_float(0.5), format_float(-1.0), format_float(1e-3)
-    ('0.5', '-1', '0.001')
-    """
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"wildcard floats must be finite; got {value!r}")
-    text = np.format_float_positional(value, trim="-")
-    return "0" if text in ("-0", "0") else text
-
-
-def parse_float(text: str) -> float:
-    """Inverse of :func:`format_float` (refuses non-canonical spellings so paths stay unique)."""
-    value = float(text)
-    if format_float(value) != text:
-        raise ValueError(f"{text!r} is not the canonical spelling {format_float(value)!r}")
-    return value
-
-
-def n_from_exponent(model: str, d: int, kappa: float) -> int:
-    """Sample size for n_eff = d^κ: n = round(d^κ) (diagonal) or round(d^{κ+1}) (quadratic)."""
-    power = kappa + (1.0 if model == "quadratic" else 0.0)
-    return round(d**power)
-
-
-def n_eff_value(model: str, d: int, n: int) -> float:
-    """n_eff = n (diagonal) or n/d (quadratic)."""
-    return n / d if model == "quadratic" else float(n)
-
-
-def kappa_value(model: str, d: int, n: int) -> float:
-    """κ = log_d n_eff, the sample-size exponent of a fit point."""
-    return math.log(n_eff_value(model, d, n)) / math.log(d)
-
-
-def lam_value(d: int, lam_exponent: float) -> float:
-    """λ = d^ℓ."""
-    return float(d) ** lam_exponent
-
-
-def n_grid(model: str, d: int, grid: Mapping[str, Any]) -> list[int]:
-    """The simulated sample sizes: distinct n on the log grid κ ∈ [start, stop]."""
-    kappas = np.linspace(grid["start"], grid["stop"], grid["num"])
-    return sorted({n_from_exponent(model, d, float(k)) for k in kappas})
-
-
-def se_n_grid(model: str, d: int, grid: Mapping[str, Any], num: int) -> list[int]:
-    """The denser sample-size grid on which state-evolution curves are drawn."""
-    return n_grid(model, d, {"start": grid["start"], "stop": grid["stop"], "num": num})

@@ -1,15 +1,17 @@
 # Shared helpers: validated config, canonical wildcard values, code hashes, target lists.
 import json
+import math
 import os
 import shlex
 import sys
 from pathlib import Path
 
-from shallowscaling.config import check_cuda, se_n_grid, uses_cuda, validate_config
+from shallowscaling.config import check_cuda, fit_workers, se_n_grid, uses_cuda, validate_config
 from shallowscaling.errors import ConfigError
 from shallowscaling.tasks.exponents import check_scaling_config
 from shallowscaling.workflow import study
 from shallowscaling.workflow.plan import JobResources
+from shallowscaling.workflow.resources import RUNTIME_FLOOR_MIN
 from shallowscaling.workflow.study import BENCHMARKS, LOGS, PATHS, template
 
 # Fail before any job runs, in one line naming the key, the value and what is allowed.
@@ -43,6 +45,8 @@ FLOAT = r"-?[0-9]+(\.[0-9]+)?"
 
 # One BLAS thread per job: parallelism comes from Snakemake jobs.
 THREADS_ENV = "OPENBLAS_NUM_THREADS={threads} OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads}"
+# The fits' threads are workers that each run one BLAS thread (bit-identical to a serial run).
+ONE_BLAS_THREAD = "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1"
 
 
 wildcard_constraints:
@@ -78,6 +82,24 @@ JOB_RESOURCES = JobResources(config)
 
 def rule_mem_mb(rule):
     return JOB_RESOURCES.resource(rule, "mem_mb")
+
+
+def fit_threads(wildcards):
+    """Workers of a fit job (config.fit_workers): replicates solved in parallel."""
+    return fit_workers(config, wildcards.model, int(wildcards.d))
+
+
+def fit_mem_mb(wildcards, attempt):
+    """A fit's memory request: each worker holds one replicate's problem."""
+    return fit_threads(wildcards) * rule_mem_mb("fit")(wildcards, attempt)
+
+
+def fit_runtime(wildcards, attempt):
+    """A fit's runtime request: its replicates in ceil(replicates / workers) rounds."""
+    serial = rule_runtime("fit")(wildcards, attempt)
+    replicates = config[wildcards.model]["replicates"]
+    rounds = math.ceil(replicates / fit_threads(wildcards))
+    return max(RUNTIME_FLOOR_MIN * attempt, math.ceil(serial * rounds / replicates))
 
 
 def rule_runtime(rule):

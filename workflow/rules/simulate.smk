@@ -54,18 +54,20 @@ rule fit:
         quadratic_solver=quadratic_solver_flags,
         device=device_flag,
         code=lambda w: rule_code("fit", w),
-    threads: 1
+    # Large quadratic fits solve their replicates in parallel (quadratic.solver.workers), one BLAS
+    # thread per worker: bit-identical tables whatever the thread count (docs/cluster.md, Threads).
+    threads: fit_threads
     # One GPU for the fits quadratic.device sends to CUDA (docs/cluster.md, GPUs), none otherwise.
     resources:
-        mem_mb=rule_mem_mb("fit"),
-        runtime=rule_runtime("fit"),
+        mem_mb=fit_mem_mb,
+        runtime=fit_runtime,
         gpu=gpus,
     shell:
-        THREADS_ENV + " python -m shallowscaling fit {wildcards.model} --estimator {wildcards.estimator}"
+        ONE_BLAS_THREAD + " python -m shallowscaling fit {wildcards.model} --estimator {wildcards.estimator}"
         " --d {wildcards.d} --gamma {wildcards.gamma} --noise {wildcards.noise}"
         " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} {params.width} {params.quadratic_solver}"
         " {params.device}"
         " --seed {params.seed} --replicates {params.replicates} --normalization {params.normalization}"
         " --tol {params.tol} --max-iter {params.max_iter}"
         " --teacher {input.teacher} --output {output.fit} --weights-output {output.weights}"
-        " --solution-output {output.solution} 2> {log}"
+        " --solution-output {output.solution} --workers {threads} 2> {log}"

@@ -83,6 +83,13 @@ def add_simulate_verbs(verbs) -> None:
         help=f"GB of quadratic design X held in memory (default {DEFAULT_DESIGN_MEMORY_GB:g}); a larger X is "
         "redrawn block by block at every pass (same numbers, memory O(block·d + d²))",
     )
+    fit.add_argument(
+        "--workers",
+        type=schema_int("workers"),
+        default=1,
+        help="quadratic fits: replicates solved in parallel threads, one BLAS thread each (default 1); the tables "
+        "are bit-identical to a serial run, the memory is about workers times one replicate's",
+    )
 
     predict = verbs.add_parser(
         "predict",
@@ -188,8 +195,11 @@ def run_fit(args: argparse.Namespace) -> None:
     if lam == "optimal":
         raise InputError("`--lam optimal` is a state-evolution option (predict); fit needs a number")
     check_outputs(args, "--output", "--weights-output", "--solution-output")
-    need = fit_bytes(args.model, args.d, args.n, args.design_memory, args.width)
-    check_memory(args, need, f"a {args.model} fit at d = {args.d}, n = {args.n}")
+    if args.workers > 1 and args.model != "quadratic":
+        raise InputError(f"--workers applies to the quadratic fits only; got {args.workers} for the diagonal model")
+    workers = min(args.workers, args.replicates or 1)
+    need = workers * fit_bytes(args.model, args.d, args.n, args.design_memory, args.width)
+    check_memory(args, need, f"a {args.model} fit at d = {args.d}, n = {args.n} with {workers} worker(s)")
     options = {
         "normalization": args.normalization,
         "tol": args.tol,
@@ -230,6 +240,7 @@ def run_fit(args: argparse.Namespace) -> None:
         args.seed,
         args.replicates or 1,
         teacher=teacher,
+        workers=workers,
         **options,
     )
     provenance = {"verb": "fit", "model": args.model, "estimator": args.estimator}
