@@ -56,7 +56,7 @@ def _teacher_rng(model: str, d: int, gamma: float, seed: int, replicate: int) ->
     return make_rng(seed, f"{model}-teacher", d, format_float(gamma), replicate)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: it may hold an array
 class TeacherSpec:
     """Which teacher a job uses when it is not the study's power law.
 
