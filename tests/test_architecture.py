@@ -37,7 +37,7 @@ FORBIDDEN_INTERNAL = {"cli", "tasks", "io", "figures", "config"}
 #: only io, rates and spectra.
 LAYERS: list[set[str]] = [
     {"", "errors", "_validation", "seeding", "progress", "results"},  # base
-    {"_kernels", "targets", "data", "design", "rates"},  # problems
+    {"_kernels", "targets", "data", "design", "rates", "sweeps"},  # problems
     {"estimators", "state_evolution", "spectra", "scaling"},  # numerics
     {"config", "io", "cost_model"},
     {"tasks"},  # one function per kind of job

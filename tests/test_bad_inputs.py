@@ -198,6 +198,31 @@ CLI_CASES = [
     (["exponents", "se", "diagonal", "--d", "100", "--gamma", "1", "--noise", "0.5", "--kappa-grid", "nan", "1", "3",
       "--lam-exponent-grid", "0", "1", "3", "--windows", "{}", "--output", "r.parquet"], ["--kappa-grid", "nan"]),
     ([*FIT, "--bogus", "1"], ["unrecognized arguments", "--bogus"]),
+    ([*FIT, "--teacher-family", "sparse", "--sparsity", "0"], ["--sparsity", "> 0 and <= 1", "got 0"]),
+    ([*FIT, "--teacher-family", "sparse", "--sparsity", "1.5"], ["--sparsity", "<= 1", "1.5"]),
+    ([*FIT, "--teacher-family", "sparse", "--sparsity", "nan"], ["--sparsity", "finite", "nan"]),
+    ([*FIT, "--teacher-family", "sparse"], ["--teacher-family sparse", "needs --sparsity"]),
+    ([*FIT, "--sparsity", "0.5"], ["--sparsity 0.5", "sparse only", "power_law"]),
+    ([*PREDICT, "--teacher-family", "wishart", "--width-ratio", "0"], ["--width-ratio", "> 0", "got 0"]),
+    ([*PREDICT, "--teacher-family", "wishart", "--width-ratio", "-1"], ["--width-ratio", "> 0", "-1"]),
+    ([*PREDICT, "--teacher-family", "wishart"], ["--teacher-family wishart", "needs --width-ratio"]),
+    ([*FIT, "--teacher-family", "wishart", "--width-ratio", "1"], ["wishart", "quadratic model only", "diagonal"]),
+    ([*FIT, "--teacher-family", "circle"], ["--teacher-family", "invalid choice", "circle"]),
+    ([*FIT, "--teacher-file", "theta2d.npy"], ["--teacher-file theta2d.npy", "shape (4, 5)", "1-D"]),
+    ([*FIT, "--teacher-file", "theta7.npy"], ["--teacher-file theta7.npy", "7 values", "--d 20", "exactly 20"]),
+    ([*FIT, "--teacher-file", "thetanan.npy"], ["--teacher-file thetanan.npy", "NaN or infinite", "index 3"]),
+    ([*FIT, "--teacher-file", "thetastr.npy"], ["--teacher-file thetastr.npy", "dtype", "integer or real"]),
+    ([*FIT, "--teacher-file", "thetaobj.npy"], ["--teacher-file thetaobj.npy", "plain .npy", "Object arrays"]),
+    ([*FIT, "--teacher-file", "junk.parquet"], ["--teacher-file junk.parquet", "cannot be read", "1-D .npy"]),
+    ([*FIT, "--teacher-file", "missing.npy"], ["--teacher-file missing.npy", "no such file"]),
+    ([*FIT, "--teacher-file", "."], ["--teacher-file .", "folder"]),
+    ([*PREDICT, "--teacher-file", "thetaneg.npy"], ["--teacher-file thetaneg.npy", "eigenvalue -1", ">= 0"]),
+    ([*FIT, "--teacher-file", "theta20.npy", "--normalization", "paper"], ["--normalization paper", "as given"]),
+    ([*FIT, "--teacher-file", "theta20.npy", "--teacher-family", "flat"], ["--teacher-family flat", "exclusive"]),
+    ([*FIT, "--teacher-file", "theta20.npy", "--teacher", "weights.parquet"], ["--teacher weights.parquet",
+     "cannot be combined"]),
+    (["predict", "diagonal", *POINT, "--method", "bayes", "--teacher-family", "flat"], ["--method bayes",
+     "power-law Gaussian prior"]),
 ]  # fmt: skip
 
 
@@ -217,6 +242,13 @@ def cli_files(workdir: Path) -> Path:
     (workdir / "huge.npy").write_bytes(header.getvalue() + bytes(64))
     np.save(workdir / "small.npy", np.arange(1.0, 50.0))
     (workdir / "readonly").write_text("a file, so nothing can be created below it")
+    np.save(workdir / "theta20.npy", np.ones(20))
+    np.save(workdir / "theta2d.npy", np.ones((4, 5)))
+    np.save(workdir / "theta7.npy", np.ones(7))
+    np.save(workdir / "thetanan.npy", np.where(np.arange(20) == 3, np.nan, 1.0))
+    np.save(workdir / "thetastr.npy", np.array(["a"] * 20))
+    np.save(workdir / "thetaobj.npy", np.array([1.0] * 20, dtype=object), allow_pickle=True)
+    np.save(workdir / "thetaneg.npy", np.where(np.arange(20) == 0, -1.0, 1.0))
     return workdir
 
 

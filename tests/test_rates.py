@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from shallowscaling import rates
+from shallowscaling.errors import InputError
 from shallowscaling.rates import classify_phase, phase_boundaries, predicted_exponent, rate_shape
 
 
@@ -62,3 +64,28 @@ def test_boundaries_meet_where_phase_III_opens() -> None:
     b = phase_boundaries(np.array([2 * gamma]), gamma)
     # (κ−1)/2 and κ−γ−½ cross at κ = 2γ: phase III exists only beyond.
     assert b["regularisation"][0] == pytest.approx(b["all_features"][0])
+
+
+def test_dmm_transition_two_routes_and_limits():
+    """The parametric closed form against a direct minimisation of the minimax risk F_ε(τ)."""
+    from scipy.optimize import brentq, minimize_scalar
+    from scipy.stats import norm
+
+    def min_risk(sparsity: float) -> float:
+        def risk(tau: float) -> float:
+            zero = 2.0 * ((1.0 + tau**2) * norm.sf(tau) - tau * norm.pdf(tau))  # E η(z; τ)², z ~ N(0, 1)
+            return sparsity * (1.0 + tau**2) + (1.0 - sparsity) * zero
+
+        return minimize_scalar(risk, bounds=(0.0, 10.0), method="bounded", options={"xatol": 1e-12}).fun
+
+    for ratio in (0.1, 0.25, 0.5, 0.75, 0.9):
+        direct = brentq(lambda eps, r=ratio: min_risk(eps) - r, 1e-5, 0.999, xtol=1e-13)
+        assert rates.dmm_transition(ratio) == pytest.approx(direct, rel=1e-8)
+    # ρ_c = ε_c/(n/d) at n/d = ½ and ¼ (the weak ℓ1 threshold of Donoho, Maleki and Montanari,
+    # PNAS 2009), and the ends of the curve.
+    assert rates.dmm_transition(0.5) / 0.5 == pytest.approx(0.385690, abs=1e-6)
+    assert rates.dmm_transition(0.25) / 0.25 == pytest.approx(0.267384, abs=1e-6)
+    assert rates.dmm_transition(1.0) == 1.0
+    assert 0.95 < rates.dmm_transition(0.999) < 1.0  # ε_c → 1 as n/d → 1, slowly (1 − ε_c ∝ τ)
+    with pytest.raises(InputError, match="sample_ratio"):
+        rates.dmm_transition(0.0)

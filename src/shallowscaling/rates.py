@@ -47,6 +47,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.optimize
+
+from ._validation import check_real
 
 __all__ = [
     "NOISELESS_PHASES",
@@ -55,6 +58,7 @@ __all__ = [
     "boundary_distance",
     "boundary_segments",
     "classify_phase",
+    "dmm_transition",
     "phase_boundaries",
     "predicted_exponent",
     "rate_shape",
@@ -227,3 +231,50 @@ def boundary_distance(kappa: float, ell: float, gamma: float, noiseless: bool = 
     0.5
     """
     return min(_chebyshev_to_segment(kappa, ell, seg) for _, seg, _ in boundary_segments(gamma, noiseless))
+
+
+def _minimax_sparsity(tau: float) -> tuple[float, float]:
+    """(ε, n/d) on the transition curve, parametrised by the threshold ratio τ = t/δ (see below)."""
+    pdf = math.exp(-0.5 * tau * tau) / math.sqrt(2.0 * math.pi)
+    tail = 0.5 * math.erfc(tau / math.sqrt(2.0))
+    excess = pdf - tau * tail  # φ(τ) − τQ(τ) > 0
+    sparsity = 2.0 * excess / (tau + 2.0 * excess)
+    return sparsity, 2.0 * pdf / (tau + 2.0 * excess)
+
+
+def dmm_transition(sample_ratio: float) -> float:
+    """Noiseless LASSO phase transition: the largest sparsity ε recovered exactly as λ → 0⁺.
+
+    For a teacher whose fraction ε of coordinates is nonzero (any values, any signs: only |θ*|
+    enters the state evolution, and the LASSO does not know the signs) and Δ = 0, the diagonal
+    state evolution (docs/theory.md §2.1) has a fixed point with δ ∝ λ → 0 iff
+
+        n/d > min_τ F_ε(τ),   F_ε(τ) = ε(1 + τ²) + (1 − ε) 2[(1 + τ²)Q(τ) − τφ(τ)],
+
+    the minimax soft-thresholding risk (Q = 1 − Φ). F_ε is convex; at its minimiser
+    F'_ε(τ) = 2τ[ε + 2(1 − ε)Q(τ)] − 4(1 − ε)φ(τ) = 0, and F_ε − [ε + 2(1 − ε)Q] = τF'_ε/2, so
+    on the transition curve
+
+        ε = 2(φ(τ) − τQ(τ)) / (τ + 2(φ(τ) − τQ(τ))),   n/d = 2φ(τ) / (τ + 2(φ(τ) − τQ(τ))),
+
+    which is the weak ℓ1 (cross-polytope) threshold ρ = ε d/n = 1 − τQ(τ)/φ(τ) of Donoho, Maleki and
+    Montanari (PNAS 2009). n/d decreases from 1 (τ = 0) to 0 (τ → ∞), so τ is a bracketed root.
+
+    Parameters
+    ----------
+    sample_ratio : float
+        n/d in (0, 1); at n/d >= 1 every sparsity is recovered (returns 1.0).
+
+    Returns
+    -------
+    float
+        ε_c(n/d); for example ε_c(0.5) ≈ 0.1924 (ρ_c = ε_c/(n/d) ≈ 0.3848).
+    """
+    sample_ratio = check_real(sample_ratio, "sample_ratio", "sample ratio n/d", lower=0.0, lower_inclusive=False)
+    if sample_ratio >= 1.0:
+        return 1.0
+    upper = 1.0
+    while _minimax_sparsity(upper)[1] > sample_ratio:
+        upper *= 2.0
+    tau = scipy.optimize.brentq(lambda t: _minimax_sparsity(t)[1] - sample_ratio, 0.0, upper, xtol=1e-15, rtol=1e-15)
+    return _minimax_sparsity(tau)[0]

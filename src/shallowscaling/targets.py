@@ -1,4 +1,9 @@
-"""Power-law teachers: the diagonal coefficients θ* and the quadratic target S* (docs/theory.md §1.1–1.2).
+"""Teachers: the diagonal coefficients θ* and the quadratic target S* (docs/theory.md §1.1–1.2).
+
+The study's teachers are power laws (``power_law``); :data:`TEACHER_FAMILIES` adds three named
+families for checks against known closed forms (:func:`family_values`): ``sparse`` (ones on a
+fraction ε of the coordinates or eigenvalues), ``flat`` (d equal values) and ``wishart``
+(S* = WWᵀ/√(rd), quadratic only).
 
 Two normalisations of the power law ``k^{-γ}`` are offered:
 
@@ -10,21 +15,30 @@ Two normalisations of the power law ``k^{-γ}`` are offered:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._validation import check_choice, check_int, check_real
+from .errors import InputError
 
 __all__ = [
     "NORMALIZATIONS",
+    "TEACHER_FAMILIES",
     "diagonal_variances",
     "draw_diagonal_teacher",
     "draw_haar_orthogonal",
     "draw_quadratic_teacher",
+    "family_values",
     "power_law_spectrum",
+    "sparse_count",
     "target_matrix",
+    "unit_scale",
 ]
 
 NORMALIZATIONS = ("unit", "paper")
+#: Named teacher families; ``power_law`` is the study's (and the default everywhere).
+TEACHER_FAMILIES = ("power_law", "sparse", "wishart", "flat")
 
 
 def _check(d: int, gamma: float, normalization: str) -> tuple[int, float]:
@@ -87,3 +101,70 @@ def target_matrix(eigenvalues: np.ndarray, basis: np.ndarray) -> np.ndarray:
     """S* = O diag(s) Oᵀ, symmetrised exactly."""
     s_star = (basis * eigenvalues) @ basis.T
     return 0.5 * (s_star + s_star.T)
+
+
+def sparse_count(d: int, sparsity: float) -> int:
+    """k = round(εd), the number of nonzero values of a ``sparse`` teacher; at least 1."""
+    d = check_int(d, "d", "input dimension d", lower=2)
+    sparsity = check_real(
+        sparsity, "sparsity", "fraction ε of nonzero values", lower=0.0, upper=1.0, lower_inclusive=False
+    )
+    return max(1, round(sparsity * d))
+
+
+def unit_scale(values: np.ndarray) -> np.ndarray:
+    """``values`` times √(d/Σ v²): unit signal strength, (1/d) Σ v_i² = 1 (Q* = 1 for eigenvalues).
+
+    The ``unit`` normalisation of a deterministic family: for the power law it fixes the prior
+    variance, (1/d) Σ E θ*_i² = 1; a fixed vector has no prior, so its own mean square is used.
+    """
+    values = np.asarray(values, dtype=float)
+    square = float(np.mean(values**2))
+    if not square > 0.0:
+        raise InputError("the teacher is identically zero; the unit normalisation (1/d) Σ v² = 1 needs a nonzero one")
+    return values / np.sqrt(square)
+
+
+def family_values(
+    family: str,
+    d: int,
+    rng: np.random.Generator | None = None,
+    *,
+    sparsity: float | None = None,
+    width_ratio: float | None = None,
+    normalization: str = "unit",
+) -> np.ndarray:
+    """θ* (diagonal) or the eigenvalues of S* (quadratic) of a named non-power-law family, decreasing.
+
+    * ``sparse``: k = round(εd) ones (k >= 1; ε = ``sparsity`` in (0, 1]), zeros elsewhere. The
+      signs are all +1: only |θ*_i| enters the LASSO and its state evolution (docs/theory.md §2.1),
+      and a PSD target has nonnegative eigenvalues;
+    * ``flat``: d ones;
+    * ``wishart``: the eigenvalues of S* = WWᵀ/√(rd), W ∈ R^{d×r} of N(0, 1) entries drawn from
+      ``rng``, r = max(1, round(κd)) with κ = ``width_ratio`` > 0: the teacher of a quadratic
+      network of width r; rank min(r, d), E Q* = (d + r + 1)/d.
+
+    ``normalization="unit"`` rescales to (1/d) Σ v_i² = 1 (:func:`unit_scale`; for ``sparse`` the
+    values become ε^{-1/2}); ``"paper"`` keeps the raw scale above.
+    """
+    check_choice(family, "family", TEACHER_FAMILIES[1:])
+    check_choice(normalization, "normalization", NORMALIZATIONS)
+    d = check_int(d, "d", "input dimension d", lower=2)
+    if family == "sparse":
+        if sparsity is None:
+            raise InputError("the sparse teacher needs its fraction ε of nonzero values (`sparsity`); got none")
+        values = np.zeros(d)
+        values[: sparse_count(d, sparsity)] = 1.0
+    elif family == "flat":
+        values = np.ones(d)
+    else:
+        if width_ratio is None or rng is None:
+            raise InputError("the wishart teacher needs its width ratio κ = r/d (`width_ratio`) and a generator")
+        width_ratio = check_real(width_ratio, "width_ratio", "width ratio κ = r/d", lower=0.0, lower_inclusive=False)
+        width = max(1, round(width_ratio * d))
+        w = rng.standard_normal((d, width))
+        # The nonzero eigenvalues of WWᵀ are the squared singular values of W (O(d r min(d, r))).
+        singular = np.linalg.svd(w, compute_uv=False)
+        values = np.zeros(d)
+        values[: singular.size] = singular**2 / math.sqrt(width * d)
+    return unit_scale(values) if normalization == "unit" else values

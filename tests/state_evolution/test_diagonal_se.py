@@ -10,7 +10,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.stats import norm
 
-from shallowscaling import data, seeding, targets
+from shallowscaling import data, rates, seeding, targets
 from shallowscaling.errors import InputError
 from shallowscaling.estimators.lasso import fit_lasso
 from shallowscaling.state_evolution import _diagonal_problem, diagonal, soft_threshold
@@ -205,3 +205,62 @@ def test_issue5_noiseless_above_interpolation_does_not_overflow() -> None:
     result = solve_diagonal_se(theta_star, 31623, 1e-3, 0.0)
     assert result.converged
     assert 0.0 <= result.excess_risk < 1e-3
+
+
+def _sparse_ones(d: int, sparsity: float) -> np.ndarray:
+    theta_star = np.zeros(d)
+    theta_star[: round(sparsity * d)] = 1.0
+    return theta_star
+
+
+def _noiseless_branch_risk(sparsity: float, ratio: float) -> float:
+    """R/λ² on the exact-recovery branch from an independent route: F by quadrature, its larger root.
+
+    As λ → 0 with Δ = 0: n/d = F(κ) = ε(1 + κ²) + (1 − ε) E η(z; κ)², δ = λ/(κ(n/d − p)) with
+    p = ε + 2(1 − ε)Q(κ) from (D-ii), and R = (n/d) δ².
+    """
+
+    def big_f(kappa: float) -> float:
+        zero = 2.0 * quad(lambda z: (z - kappa) ** 2 * norm.pdf(z), kappa, np.inf, epsabs=1e-14)[0]
+        return sparsity * (1.0 + kappa**2) + (1.0 - sparsity) * zero - ratio
+
+    from scipy.optimize import brentq, minimize_scalar
+
+    kappa_min = minimize_scalar(big_f, bounds=(0.0, 10.0), method="bounded", options={"xatol": 1e-12}).x
+    kappa = brentq(big_f, kappa_min, 20.0, xtol=1e-14)
+    active = sparsity + 2.0 * (1.0 - sparsity) * norm.sf(kappa)
+    return ratio / (kappa * (ratio - active)) ** 2
+
+
+@pytest.mark.parametrize("ratio, sparsity", [(0.5, 0.1), (0.25, 0.05), (0.75, 0.3)])
+def test_issue17_noiseless_sparse_teacher_below_transition_converges(ratio, sparsity):
+    # Regression (issue 17): with Δ = 0, θ* = ones on εd coordinates and n < d, below the
+    # transition the threshold parametrisation sits exponentially close to its limit and the
+    # solver returned NaN or "not converged"; the answer is R = c λ² with c in closed form.
+    d = 1000
+    theta_star = _sparse_ones(d, sparsity)
+    expected = _noiseless_branch_risk(sparsity, ratio)
+    for lam in (1e-3, 1e-5):
+        result = solve_diagonal_se(theta_star, round(ratio * d), lam, 0.0)
+        assert result.converged and result.status == "converged"
+        assert result.fixed_point_residual <= 1e-10
+        assert result.excess_risk / lam**2 == pytest.approx(expected, rel=1e-7)
+        # Every signal coordinate active, none of the zeros beyond 2(1 − ε)Q(κ_c).
+        assert sparsity < result.nonzero_fraction < ratio
+
+
+@pytest.mark.parametrize("ratio", [0.25, 0.5, 0.75])
+def test_issue17_se_recovery_threshold_matches_dmm(ratio):
+    # Two routes to the noiseless transition: the SE at two small λ (R ∝ λ² below it, R = O(1)
+    # above) and the closed form of rates.dmm_transition.
+    d = 1000
+    critical = rates.dmm_transition(ratio)
+    recovered, failed = [], []
+    for sparsity in np.arange(critical - 0.05, critical + 0.05, 0.005):
+        theta_star = _sparse_ones(d, float(sparsity))
+        small, smaller = (solve_diagonal_se(theta_star, round(ratio * d), lam, 0.0) for lam in (1e-3, 1e-5))
+        assert small.converged and smaller.converged
+        side = recovered if smaller.excess_risk < 1e-3 * small.excess_risk else failed
+        side.append(np.count_nonzero(theta_star) / d)
+    assert recovered and failed and max(recovered) < min(failed)
+    assert critical - 0.01 < max(recovered) <= critical < min(failed) < critical + 0.01

@@ -135,8 +135,8 @@ def add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
     parser.add_argument(
         "--normalization",
         choices=("unit", "paper"),
-        default="unit",
-        help="teacher scale: unit (Q* = 1) or paper (s_i = √d i^-γ)",
+        help="teacher scale: unit (default, Q* = 1) or paper (s_i = √d i^-γ); a --teacher-file is used as given "
+        "unless unit is named",
     )
     parser.add_argument("--width", type=schema_int("width"), help="quadratic network width p (default p = d)")
     parser.add_argument("--teacher", help="teacher Parquet of the workflow (checked against / used as the draw)")

@@ -19,6 +19,7 @@ from ._common import (
     print_record,
     read_input_table,
 )
+from ._teacher import add_teacher_flags, teacher_from_args
 
 
 def add_simulate_verbs(verbs) -> None:
@@ -32,6 +33,7 @@ def add_simulate_verbs(verbs) -> None:
         "S = BBᵀ (network).",
     )
     add_point_flags(fit, many_n=False)
+    add_teacher_flags(fit)
     fit.add_argument(
         "--estimator",
         required=True,
@@ -99,6 +101,7 @@ def add_simulate_verbs(verbs) -> None:
         "predicted excess risk. --lam optimal minimises the ERM SE risk over λ.",
     )
     add_point_flags(predict, many_n=True)
+    add_teacher_flags(predict)
     add_max_memory(predict)
     predict.add_argument(
         "--method", choices=("erm", "bayes"), default="erm", help="erm (default) or bayes (Bayes-optimal)"
@@ -194,6 +197,7 @@ def run_fit(args: argparse.Namespace) -> None:
     lam = _lam_of(args)
     if lam == "optimal":
         raise InputError("`--lam optimal` is a state-evolution option (predict); fit needs a number")
+    spec = teacher_from_args(args)
     check_outputs(args, "--output", "--weights-output", "--solution-output")
     if args.workers > 1 and args.model != "quadratic":
         raise InputError(f"--workers applies to the quadratic fits only; got {args.workers} for the diagonal model")
@@ -202,6 +206,7 @@ def run_fit(args: argparse.Namespace) -> None:
     check_memory(args, need, f"a {args.model} fit at d = {args.d}, n = {args.n} with {workers} worker(s)")
     options = {
         "normalization": args.normalization,
+        "teacher_spec": spec,
         "tol": args.tol,
         "max_iter": args.max_iter,
         "width": args.width,
@@ -260,6 +265,7 @@ def run_predict(args: argparse.Namespace) -> None:
     from ..tasks.predict import default_target, predict_sweep, targets_from_teacher
 
     lam = _lam_of(args)
+    spec = teacher_from_args(args)
     check_outputs(args, "--output")
     if args.model == "quadratic":
         check_memory(args, quadratic_se_bytes(args.d), f"the quadratic state evolution at d = {args.d}")
@@ -277,7 +283,9 @@ def run_predict(args: argparse.Namespace) -> None:
         targets = targets_from_teacher(table, args.model, args.method)
     else:
         targets = [
-            default_target(args.model, args.method, args.d, args.gamma, args.seed, args.replicate, args.normalization)
+            default_target(
+                args.model, args.method, args.d, args.gamma, args.seed, args.replicate, args.normalization, spec
+            )
         ]
     frame = consistent_frame(
         predict_sweep(args.model, args.d, args.gamma, args.noise, args.n, lam, args.seed, targets, **options)

@@ -95,12 +95,20 @@ class DiagonalSEResult:
 
 
 def _noiseless_start(abs_theta: np.ndarray, n: int, lam: float) -> tuple[float, float] | None:
-    """Newton start for Δ = 0 when n exceeds the δ → 0 limit of (D-i) (exact-recovery side).
+    """Newton start for Δ = 0 on the exact-recovery branch (δ ∝ λ as λ → 0).
 
-    There δ(κ) vanishes at a finite κ_c solving ``n/d = f(1 + κ²) + (1 − f) m(0; κ)`` (f the
-    fraction of nonzero θ*_i) and rises so steeply above it that bracketing κ in float64 fails
-    at small λ; but δ itself is well determined: with κ ≈ κ_c and every nonzero coordinate
-    active, (D-ii) gives ``δ ≈ λd/(κ_c (n − k_c))``. Returns (log δ, κ) or None.
+    As δ → 0 at fixed κ, (D-i) divided by δ² tends to ``n/d = F(κ)`` with
+    ``F(κ) = f(1 + κ²) + (1 − f) m(0; κ)`` (f the fraction of nonzero θ*_i, m(0; κ) =
+    2[(1 + κ²)Q(κ) − κφ(κ)]), up to terms of order exp(−(|θ*_i|/δ − κ)²/2). F is convex,
+    F'(κ) = 2κ k(κ)/d − 4(1 − f)φ(κ) with k(κ)/d = f + 2(1 − f)Q(κ), and
+    ``F(κ) − k(κ)/d = κF'(κ)/2``: at a root of F = n/d, n − k > 0 iff F'(κ) > 0. The admissible
+    root κ_c is therefore the larger one; it exists iff ``min F < n/d`` (the Donoho–Maleki–Montanari
+    phase transition, :func:`shallowscaling.rates.dmm_transition`). Near κ_c, δ(κ) rises from 0 to
+    O(1) within exp(−O(1/δ²)) of κ_c, so bracketing κ in float64 fails at small λ (the
+    threshold parametrisation sits on its limit); but δ itself is well determined: with κ = κ_c
+    and every nonzero coordinate active, (D-ii) gives ``δ ≈ λd/(κ_c (n − k_c))``, and the
+    two-dimensional Newton step in (log δ, κ) is well conditioned there (∂G1/∂κ = −F'(κ_c) ≠ 0).
+    Returns (log δ, κ_c), or None beyond the transition.
     """
     d = abs_theta.size
     fraction = np.count_nonzero(abs_theta) / d
@@ -109,12 +117,26 @@ def _noiseless_start(abs_theta: np.ndarray, n: int, lam: float) -> tuple[float, 
         zero_mse = 2.0 * ((1.0 + kappa**2) * float(ndtr(-kappa)) - kappa * INV_SQRT_2PI * math.exp(-0.5 * kappa**2))
         return fraction * (1.0 + kappa**2) + (1.0 - fraction) * zero_mse - n / d
 
+    lower = 0.0
     if limit(0.0) >= 0.0:
-        return None
-    upper = 1.0
+        # F(0) = 1 >= n/d (n <= d): the admissible root lies right of the minimiser of F, where
+        # F' = 0; F' < 0 at κ = 0 whenever f < 1 and F' is increasing (F'' = 2k/d > 0).
+        def slope(kappa: float) -> float:
+            active = fraction + (1.0 - fraction) * 2.0 * float(ndtr(-kappa))
+            return 2.0 * kappa * active - 4.0 * (1.0 - fraction) * INV_SQRT_2PI * math.exp(-0.5 * kappa**2)
+
+        if fraction >= 1.0:
+            return None
+        upper = 1.0
+        while slope(upper) < 0.0:
+            upper *= 2.0
+        lower = scipy.optimize.brentq(slope, 0.0, upper, xtol=1e-15)
+        if limit(lower) >= 0.0:
+            return None
+    upper = max(1.0, 2.0 * lower)
     while limit(upper) < 0.0:
         upper *= 2.0
-    kappa = scipy.optimize.brentq(limit, 0.0, upper, xtol=1e-15)
+    kappa = scipy.optimize.brentq(limit, lower, upper, xtol=1e-15)
     free = n - d * (fraction + (1.0 - fraction) * 2.0 * float(ndtr(-kappa)))
     if kappa <= 0.0 or free <= 0.0:
         return None

@@ -20,7 +20,7 @@ from .._validation import check_choice, check_int, check_real
 from ..config import diagonal_fit_bytes, n_eff_value, quadratic_fit_bytes
 from ..design import DEFAULT_DESIGN_MEMORY_GB
 from ..errors import InputError
-from .problem import Problem, draw_problem, init_rng
+from .problem import Problem, TeacherSpec, draw_problem, init_rng
 from .solution import Eigenpairs, nonzero_eigenpairs, solution_table
 
 __all__ = [
@@ -155,7 +155,8 @@ def fit_point(
     seed: int,
     replicate: int = 0,
     *,
-    normalization: str = "unit",
+    normalization: str | None = "unit",
+    teacher_spec: TeacherSpec | None = None,
     tol: float = 1e-8,
     max_iter: int = 100_000,
     width: int | None = None,
@@ -177,6 +178,9 @@ def fit_point(
         Teacher exponent γ > 1/2, label-noise variance Δ >= 0, weight decay λ > 0.
     seed, replicate : int
         Identify the draw (see :mod:`shallowscaling.tasks.problem`).
+    normalization, teacher_spec : str or None, TeacherSpec, optional
+        The teacher's scale and, when not the power law, its family or file values
+        (:func:`~shallowscaling.tasks.problem.draw_teacher`).
     tol, max_iter : float, int
         Solver tolerance and iteration cap (config ``solver.tol`` and ``max_iter``). LASSO and the
         convex solver bound their duality gap by ``tol``; the networks stop at a gradient norm
@@ -200,7 +204,9 @@ def fit_point(
             f"Drop --device or use a quadratic model; got {device!r}"
         )
     if problem is None:
-        problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization, design_memory=design_memory)
+        problem = draw_problem(
+            model, d, gamma, noise, n, seed, replicate, normalization, design_memory=design_memory, teacher=teacher_spec
+        )
     rng = init_rng(model, d, gamma, noise, n, seed, replicate)
     result = _solve(model, estimator, problem, lam, tol, max_iter, width, rng, device, method, block_size)
     if model == "diagonal":
@@ -312,6 +318,7 @@ def _fit_replicate(
         replicate,
         options.get("normalization", "unit"),
         design_memory=options.get("design_memory", DEFAULT_DESIGN_MEMORY_GB),
+        teacher=options.get("teacher_spec"),
     )
     if teacher is not None:
         _check_teacher(problem, teacher, replicate)

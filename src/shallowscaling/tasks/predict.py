@@ -16,8 +16,9 @@ import pandas as pd
 
 from .._validation import check_choice, check_int, check_real
 from ..config import n_eff_value
+from ..errors import InputError
 from ..targets import diagonal_variances, power_law_spectrum
-from .problem import draw_teacher, se_rng
+from .problem import TeacherSpec, draw_teacher, se_rng, teacher_values
 from .teacher import teacher_from_table
 
 __all__ = [
@@ -187,10 +188,26 @@ def predict_point(
 
 
 def default_target(
-    model: str, method: str, d: int, gamma: float, seed: int, replicate: int, normalization: str = "unit"
+    model: str,
+    method: str,
+    d: int,
+    gamma: float,
+    seed: int,
+    replicate: int,
+    normalization: str | None = "unit",
+    teacher: TeacherSpec | None = None,
 ) -> np.ndarray:
     """The teacher the SE is evaluated on: θ* of the replicate (diagonal ERM), the prior variances
-    (diagonal Bayes) or the eigenvalues of S* (quadratic)."""
+    (diagonal Bayes) or the eigenvalues of S* (quadratic). ``teacher`` (a named family or file
+    values, :class:`~shallowscaling.tasks.problem.TeacherSpec`) replaces the power law; the
+    diagonal Bayes-optimal error needs the Gaussian prior of the power law and refuses it."""
+    if teacher is not None and not teacher.is_power_law:
+        if model == "diagonal" and method == "bayes":
+            raise InputError(
+                "--method bayes for the diagonal model needs the power-law Gaussian prior; "
+                "got a --teacher-file or a --teacher-family other than power_law"
+            )
+        return teacher_values(teacher, model, d, gamma, seed, replicate, normalization)[0]
     if model == "quadratic":
         return power_law_spectrum(d, gamma, normalization)
     if method == "bayes":
