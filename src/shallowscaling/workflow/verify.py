@@ -92,20 +92,28 @@ def _path_key(job: Job, path: str) -> str | None:
     return None
 
 
-def study_graph(config: Mapping[str, Any]) -> tuple[dict[str, Job], dict[Job, list[Job]]]:
-    """(output path → the job writing it, job → the jobs reading any of its outputs)."""
+JobKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def job_key(job: Job) -> JobKey:
+    """A hashable name of a job: its rule and its wildcards."""
+    return job.rule, tuple(job.wildcards.items())
+
+
+def study_graph(config: Mapping[str, Any]) -> tuple[dict[str, Job], dict[JobKey, list[Job]]]:
+    """(output path → the job writing it, job key → the jobs reading any of its outputs)."""
     writer: dict[str, Job] = {}
     study_jobs = [job for job in jobs(config) if job.rule != "all"]
     for job in study_jobs:
         for path in _outputs(job):
             writer[path] = job
-    readers: dict[Job, list[Job]] = {job: [] for job in study_jobs}
+    readers: dict[JobKey, list[Job]] = {job_key(job): [] for job in study_jobs}
     for job in study_jobs:
         for files in rule_inputs(config, job.rule, job.wildcards).values():
             for path in files:
                 upstream = writer.get(path)
-                if upstream is not None and job not in readers[upstream]:
-                    readers[upstream].append(job)
+                if upstream is not None and job not in readers[job_key(upstream)]:
+                    readers[job_key(upstream)].append(job)
     return writer, readers
 
 
@@ -189,17 +197,17 @@ def _inspect(file: Path, path: str, job: Job | None) -> tuple[str, str] | None:
     return None
 
 
-def downstream_jobs(starts: Iterable[Job], readers: Mapping[Job, list[Job]]) -> list[Job]:
+def downstream_jobs(starts: Iterable[Job], readers: Mapping[JobKey, list[Job]]) -> list[Job]:
     """``starts`` and every job reading their outputs, transitively (each once, in visiting order)."""
-    seen: list[Job] = []
+    seen: dict[JobKey, Job] = {}
     queue = list(starts)
     while queue:
         job = queue.pop(0)
-        if job in seen:
+        if job_key(job) in seen:
             continue
-        seen.append(job)
-        queue.extend(readers.get(job, []))
-    return seen
+        seen[job_key(job)] = job
+        queue.extend(readers.get(job_key(job), []))
+    return list(seen.values())
 
 
 def repair_results(results: str | Path, config: Mapping[str, Any], report: Report) -> list[str]:
