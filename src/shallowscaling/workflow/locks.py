@@ -37,8 +37,11 @@ def hold_run_lock(workdir: str | Path = ".") -> list[Path]:
     if _held:
         return []
     path = Path(workdir) / RUN_LOCK
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return []  # a folder that cannot be written: Snakemake itself will say so
     removed: list[Path] = []
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
