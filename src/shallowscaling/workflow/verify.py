@@ -9,11 +9,14 @@ rules' output templates), and every other file under the folder, and checks each
 * an expected file that is absent is missing;
 * a temporary file of a killed writer (``.NAME.XXXXXXXX.ext``) is an orphan.
 
-:func:`repair_results` removes each damaged or unexpected-without-checksum expected file, every
-other output of the job that writes it, and every output of the jobs downstream of that job
-(transitively, through :func:`study.rule_inputs`): Snakemake then reruns exactly those jobs. A
-*missing* file gets the same treatment, because Snakemake does not rebuild a missing
-intermediate whose downstream outputs exist and are newer.
+:func:`repair_results` removes the file of each problem and, for a file the study expects, every
+other output of the job that writes it and every output of the jobs downstream of that job
+(transitively, through :func:`study.rule_inputs`, figures included): Snakemake then reruns
+exactly those jobs, and nothing else is left to make it rerun more. A *missing* file gets the
+same treatment, because Snakemake does not rebuild a missing intermediate whose downstream
+outputs exist and are newer. A table that is not the study's is checked (it opens, its checksum
+if it has one, its columns if its name is a rule's output) but never reported for having no
+checksum: it may be the user's own.
 """
 
 from __future__ import annotations
@@ -24,31 +27,51 @@ from pathlib import Path
 from typing import Any
 
 from ..io.parquet import CorruptTableError, check_table, orphaned_temp_files
+from ..io.weights import WEIGHTS_COLUMNS
 from .dag import Job, jobs, match_path
 from .paths import PATHS, RULE_OUTPUTS, fill_template
 from .study import rule_inputs
 
-__all__ = ["REQUIRED_COLUMNS", "Problem", "Report", "repair_results", "verify_results"]
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "Problem",
+    "Report",
+    "downstream_jobs",
+    "job_key",
+    "repair_results",
+    "study_graph",
+    "verify_results",
+]
 
-#: Columns the jobs reading each table need, by ``PATHS`` key (``docs/data.md``).
+_POINT = ("model", "d", "gamma", "noise")
+_RISK = ("model", "estimator", "d", "n_eff", "lam_exponent", "excess_risk", "converged")
+#: Columns the jobs reading each table need, by ``PATHS`` key (``docs/data.md``): the columns
+#: that name a row (model, sizes, parameters) and the values read from it.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "teacher": ("replicate", "index"),
-    "fit": ("model", "estimator", "d", "n", "replicate", "lam", "excess_risk", "converged", "status"),
-    "weights": ("replicate", "index", "eigenvalue"),
+    "fit": (*_POINT, "estimator", "n", "replicate", "lam", "excess_risk", "converged", "status"),
+    "weights": WEIGHTS_COLUMNS,
     "solution": ("replicate", "component", "eigenvalue", "eigenvector"),
-    "se": ("excess_risk",),
-    "bayes": ("excess_risk",),
-    "optimal": ("excess_risk",),
-    "spectra": ("excess_risk", "converged", "phase"),
-    "density": (),
-    "prune_point": ("converged", "excess_risk"),
-    "pruning": ("converged", "excess_risk"),
-    "table": (),
-    "scaling_se": (),
-    "heatmap": (),
-    "exponents": (),
+    "se": (*_POINT, "lam", "n", "n_eff", "excess_risk", "converged"),
+    "bayes": (*_POINT, "n", "n_eff", "excess_risk", "converged"),
+    "optimal": (*_POINT, "n", "n_eff", "optimal_lam", "excess_risk", "converged"),
+    "spectra": (*_RISK, "phase", "bulk_edge"),
+    "density": ("model", "estimator", "d", "kind", "x", "density"),
+    "prune_point": (*_RISK, "pruned_se_excess_risk", "cleaned_se_excess_risk"),
+    "pruning": (*_RISK, "pruned_se_excess_risk", "cleaned_se_excess_risk"),
+    "scaling_se": (*_POINT, "kappa", "lam_exponent", "excess_risk", "converged"),
+    "heatmap": ("model", "gamma", "noise", "kappa", "lam_exponent", "phase", "se_exponent"),
+    "exponents": ("model", "gamma", "noise", "variable", "se_exponent", "sim_exponent"),
 }
-#: Extra columns of a teacher table, by model (``cli._common.TABLE_COLUMNS``).
+#: The aggregated tables (``PATHS["table"]``), by their {table} name: as their sources, or their own.
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "fig3": (*_RISK[:-1], "source", "n_replicates"),
+    "fig5": (*_RISK[:-1], "source", "n_replicates"),
+    "fig2": REQUIRED_COLUMNS["density"],
+    "spectra": REQUIRED_COLUMNS["spectra"],
+    "pruning": REQUIRED_COLUMNS["pruning"],
+}
+#: Extra columns of a teacher table, by model (as ``shallowscaling.cli`` checks them).
 TEACHER_COLUMNS = {"diagonal": ("theta_star", "variance"), "quadratic": ("eigenvalue",)}
 
 _KEYS = {text: key for key, text in PATHS.items()}
@@ -136,6 +159,8 @@ def _check_table(file: Path, key: str | None, model: str | None) -> tuple[str, s
     except CorruptTableError as error:
         return "corrupt", str(error).split("; run `shallowscaling verify")[0].removeprefix(f"{file}: ")
     required = list(REQUIRED_COLUMNS.get(key or "", ()))
+    if key == "table":
+        required = list(TABLE_COLUMNS.get(file.stem.split("_")[0], ()))
     if key == "teacher" and model in TEACHER_COLUMNS:
         required += TEACHER_COLUMNS[model]
     missing = [name for name in required if name not in table.column_names]
