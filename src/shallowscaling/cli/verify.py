@@ -20,7 +20,8 @@ def add_verify_verb(verbs) -> None:
         "left by a killed job are reported. One line per problem, then a summary; exit status 1 when something is "
         "wrong, 0 when the folder is clean. --repair removes each damaged or missing file's job outputs and the "
         "outputs of every job downstream of it (figures included), and the temporary files: the same `snakemake` "
-        "command then rebuilds exactly those, with the bytes of an undamaged run (exit status 0 once removed).",
+        "command then rebuilds exactly those, with the bytes of an undamaged run (exit status 0 once removed). "
+        "Run it while no Snakemake runs in the folder: files being written would look missing.",
     )
     verify.add_argument("results", nargs="?", default="results", metavar="RESULTS_DIR",
                         help="the results folder (default: results)")  # fmt: skip

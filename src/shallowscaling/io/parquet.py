@@ -154,7 +154,10 @@ class atomic_path:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=self.suffix, dir=self.path.parent)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: nobody else holds it
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: nobody else holds it
+            except OSError:
+                pass  # no locks on this file system: orphans are never recognised there, never removed
             os.fchmod(fd, _file_mode())
         except BaseException:
             os.close(fd)

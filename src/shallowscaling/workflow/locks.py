@@ -52,6 +52,9 @@ def hold_run_lock(workdir: str | Path = ".") -> list[Path]:
         for stale in sorted(locks.glob("*.lock")) if locks.is_dir() else []:
             stale.unlink(missing_ok=True)
             removed.append(stale)
-    fcntl.flock(fd, fcntl.LOCK_SH)  # a downgrade, or a wait for the brief exclusive hold of a starting run
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # a downgrade, or a wait for the brief exclusive hold of a starting run
+    except OSError:
+        pass  # no locks on this file system: nothing is ever removed there (the exclusive lock failed too)
     _held.append(fd)
     return removed
