@@ -14,6 +14,15 @@ from shallowscaling.workflow.plan import JobResources
 from shallowscaling.workflow.resources import RUNTIME_FLOOR_MIN
 from shallowscaling.workflow.study import BENCHMARKS, LOGS, PATHS, template
 
+# A Snakemake killed by `kill -9` (or a crash, a lost session) leaves its lock in .snakemake/locks/;
+# the main process removes such a lock when no other run of this workflow is alive in the folder,
+# so that the same command resumes (shallowscaling.workflow.locks; jobs on a cluster skip this).
+if workflow.is_main_process:
+    from shallowscaling.workflow.locks import hold_run_lock
+
+    if hold_run_lock():
+        print("shallowscaling: removed the lock left by a killed Snakemake run in this folder", file=sys.stderr)
+
 # Fail before any job runs, in one line naming the key, the value and what is allowed.
 try:
     config.update(validate_config(config))

@@ -2,12 +2,13 @@
 
 Verbs: ``fit`` and ``predict`` (one point, or a job of the workflow with ``--output``),
 ``spectrum`` (heavy-tail diagnostics of any weight file), ``plan`` (jobs, core-hours and peak
-memory of a study before it is submitted), and the workflow's own ``teacher``, ``aggregate``,
+memory of a study before it is submitted), ``verify`` (check a results folder, repair it for a
+rebuild), and the workflow's own ``teacher``, ``aggregate``,
 ``exponents`` and ``figure``. ``--json`` prints one JSON object on stdout; logs go to stderr.
 This package parses and prints, nothing else: the work is done in :mod:`shallowscaling.tasks`.
 
 One module per verb group: :mod:`.simulate` (fit, predict, teacher, aggregate), :mod:`.spectra`
-(spectrum, spectra, prune, collect), :mod:`.scaling` (exponents), :mod:`.plan`, :mod:`.figure`;
+(spectrum, spectra, prune, collect), :mod:`.scaling` (exponents), :mod:`.plan`, :mod:`.figure`, :mod:`.verify`;
 :mod:`._args` holds the argument types and shared flags, :mod:`._common` the helpers every verb uses.
 """
 
@@ -29,6 +30,7 @@ from .plan import add_plan_verb, run_plan
 from .scaling import add_scaling_verbs, run_exponents
 from .simulate import add_simulate_verbs, run_aggregate, run_fit, run_predict, run_teacher
 from .spectra import add_spectral_verbs, run_collect, run_prune, run_spectra, run_spectrum
+from .verify import add_verify_verb, run_verify
 
 __all__ = ["build_parser", "main"]
 
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scaling_verbs(verbs)
     add_plan_verb(verbs)
     add_figure_verb(verbs)
+    add_verify_verb(verbs)
     return parser
 
 
@@ -64,6 +67,7 @@ RUNNERS = {
     "collect": run_collect,
     "exponents": run_exponents,
     "plan": run_plan,
+    "verify": run_verify,
 }
 
 
@@ -97,7 +101,8 @@ def _send_progress_to_stderr() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 2 bad input, 1 failure).
+    """Entry point; returns the exit status (0 ok, 2 bad input, 1 failure; ``verify``: 1 when the
+    folder has a problem).
 
     Progress lines of long solves (start, heartbeat every ``SHALLOWSCALING_HEARTBEAT_S`` seconds,
     end) go to stderr; a bad value of that variable is a bad input of every verb.
@@ -111,10 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             # Convergence problems are recorded in the output (converged=false) and logged once.
             warnings.simplefilter("default", ConvergenceWarning)
-            RUNNERS[args.verb](args)
+            status = RUNNERS[args.verb](args)
     except InputError as error:
         parser.exit(2, f"shallowscaling {args.verb}: error: {' '.join(str(error).split())}\n")
     except OSError as error:
         # A file that cannot be read or written (permissions, a full disk): one line naming it.
         parser.exit(2, f"shallowscaling {args.verb}: error: {error.filename or ''}: {error.strerror or error}\n")
-    return 0
+    return status or 0

@@ -25,19 +25,21 @@ TABLE_COLUMNS = {
 
 
 def read_input_table(path: str, flag: str, kind: str | None = None):
-    """Read a Parquet input; a missing, unreadable or wrong table is one line naming the file."""
-    import pyarrow as pa
+    """Read a Parquet input; a missing, unreadable or wrong table is one line naming the file.
 
-    from ..io.parquet import read_table
+    An unreadable or damaged table (checksum) is :class:`~shallowscaling.io.parquet.CorruptTableError`,
+    whose one line, from :func:`~shallowscaling.io.parquet.read_table`, names the file and the fix
+    (here after the flag).
+    """
+    from ..io.parquet import CorruptTableError, read_table
 
     if not Path(path).is_file():
         what = "is a folder" if Path(path).is_dir() else "no such file"
         raise InputError(f"`{flag}` {path!r}: {what}; allowed: a Parquet table written by shallowscaling")
     try:
         table = read_table(path)
-    except (OSError, pa.ArrowException) as error:  # ArrowInvalid: a file that is not Parquet
-        reason = " ".join(str(error).split())[:200]
-        raise InputError(f"`{flag}` {path!r}: cannot be read as a Parquet table ({reason})") from None
+    except CorruptTableError as error:
+        raise CorruptTableError(f"`{flag}` {error}") from None
     missing = [c for c in TABLE_COLUMNS.get(kind, ()) if c not in table.columns]
     if missing:
         raise InputError(

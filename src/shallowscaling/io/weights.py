@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import InputError
+from .parquet import read_table
 
 __all__ = ["WEIGHTS_COLUMNS", "LoadedArray", "read_array_file", "read_weights_table"]
 
@@ -214,10 +215,7 @@ def read_weights_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if _sniff(path) != "parquet":
         raise _fail(path, "is not a Parquet table")
-    try:
-        frame = pq.read_table(path).to_pandas()
-    except (pa.ArrowException, OSError) as error:
-        raise _fail(path, f"is not a readable Parquet file ({error})") from None
+    frame = read_table(path)  # a damaged table: one line naming the file and the fix
     missing = [c for c in WEIGHTS_COLUMNS if c not in frame.columns]
     if missing:
         raise _fail(path, f"is not a learned-weights table: missing column(s) {', '.join(missing)}")
