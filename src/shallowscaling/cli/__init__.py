@@ -29,6 +29,7 @@ from .plan import add_plan_verb, run_plan
 from .scaling import add_scaling_verbs, run_exponents
 from .simulate import add_simulate_verbs, run_aggregate, run_fit, run_predict, run_teacher
 from .spectra import add_spectral_verbs, run_collect, run_prune, run_spectra, run_spectrum
+from .summary import add_summary_verb, run_summary
 
 __all__ = ["build_parser", "main"]
 
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scaling_verbs(verbs)
     add_plan_verb(verbs)
     add_figure_verb(verbs)
+    add_summary_verb(verbs)
     return parser
 
 
@@ -64,6 +66,7 @@ RUNNERS = {
     "collect": run_collect,
     "exponents": run_exponents,
     "plan": run_plan,
+    "summary": run_summary,
 }
 
 
