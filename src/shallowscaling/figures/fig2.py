@@ -105,6 +105,8 @@ DENSITY_FLOOR = 1e-3
 
 
 SE_KINDS = ("se_density", "se_outlier", "se_edge")
+#: A marked panel's y range grows by this factor: its top band holds the cross and its line.
+HEADROOM = 1.3
 
 
 def _mark_panel(ax, rows: pd.DataFrame) -> bool:
@@ -121,15 +123,17 @@ def _mark_panel(ax, rows: pd.DataFrame) -> bool:
     bad_se = bool((rows["kind"].isin(SE_KINDS) & ~ok).any())
     if not bad_fits and not bad_se:
         return False
-    what = []
-    if bad_fits:
-        what.append(f"fits of {bad_fits} of {max(rows.loc[eig, 'replicate'].nunique(), 1)} replicates")
-    if bad_se:
-        what.append("SE")
-    mark_not_converged(ax, [0.96], [0.93], transform=ax.transAxes, clip_on=False)
+    n_reps = max(rows.loc[eig, "replicate"].nunique(), 1)
+    what = " and ".join(
+        [*([f"fits of {bad_fits}/{n_reps} replicates"] if bad_fits else []), *(["SE"] if bad_se else [])]
+    )
+    # Headroom above the data for the cross and its line, so that neither covers a bar or a curve.
+    bottom, top = ax.get_ylim()
+    ax.set_ylim(bottom, bottom + HEADROOM * (top - bottom))
+    mark_not_converged(ax, [0.97], [0.93], transform=ax.transAxes, clip_on=False)
     ax.text(
-        0.92, 0.93, "\n".join(what) + "\nnot converged", transform=ax.transAxes, ha="right", va="top", fontsize=7,
-        color=NOT_CONVERGED_COLOR, bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1.0}, zorder=6,
+        0.94, 0.93, f"{what} not converged", transform=ax.transAxes, ha="right", va="center", fontsize=7,
+        color=NOT_CONVERGED_COLOR, bbox={"facecolor": "white", "alpha": 0.85, "lw": 0, "pad": 1.0},
     )  # fmt: skip
     return True
 
