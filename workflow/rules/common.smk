@@ -41,6 +41,26 @@ onstart:
         sys.exit(f"shallowscaling: config error: {error}")
 
 
+# At the end of a run, finished or failed: how many fits and SE points are flagged not converged,
+# and in which files (`shallowscaling summary` prints the same on demand). Never fails the run.
+def print_convergence_summary():
+    from shallowscaling.workflow.summary import summarize, summary_lines
+
+    try:
+        lines = summary_lines(summarize("results"))
+    except Exception as error:
+        lines = [f"no convergence summary ({type(error).__name__}: {error})"]
+    for line in lines:
+        print(f"shallowscaling: {line}", file=sys.stderr)
+
+
+onsuccess:
+    print_convergence_summary()
+
+
+onerror:
+    print_convergence_summary()
+
 
 envvars:
     "PATH",

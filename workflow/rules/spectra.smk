@@ -41,7 +41,8 @@ rule prune:
     input:
         teacher=PATHS["teacher"],
         weights=PATHS["weights"],
-        # Quadratic only: the diagonal prune reads θ̂ from `weights` (its solution file has no rows).
+        # Quadratic only: the diagonal prune reads θ̂ from `weights` (its solution file has no rows);
+        # `fits` (both models) gives each replicate's `converged` flag.
         solution=rule_input("prune", "solution"),
         fits=rule_input("prune", "fits"),
     output:
@@ -58,7 +59,7 @@ rule prune:
         normalization=config["normalization"],
         n_draws=config["quadratic"]["se"]["n_draws"],
         width=width_flag,
-        stored=lambda w, input: f"--solution {input.solution} --fits {input.fits}" if input.solution else "",
+        stored=lambda w, input: (f"--solution {input.solution} " if input.solution else "") + f"--fits {input.fits}",
         code=lambda w: rule_code("prune", w),
     threads: 1
     shell:

@@ -30,6 +30,7 @@ from .plan import add_plan_verb, run_plan
 from .scaling import add_scaling_verbs, run_exponents
 from .simulate import add_simulate_verbs, run_aggregate, run_fit, run_predict, run_teacher
 from .spectra import add_spectral_verbs, run_collect, run_prune, run_spectra, run_spectrum
+from .summary import add_summary_verb, run_summary
 from .verify import add_verify_verb, run_verify
 
 __all__ = ["build_parser", "main"]
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_plan_verb(verbs)
     add_figure_verb(verbs)
     add_verify_verb(verbs)
+    add_summary_verb(verbs)
     return parser
 
 
@@ -68,6 +70,7 @@ RUNNERS = {
     "exponents": run_exponents,
     "plan": run_plan,
     "verify": run_verify,
+    "summary": run_summary,
 }
 
 

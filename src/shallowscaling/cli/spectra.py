@@ -75,7 +75,9 @@ def add_spectral_verbs(verbs) -> None:
         "without them Ŝ is refitted",
     )
     prune.add_argument(
-        "--fits", nargs="+", help="the fit job's fit Parquet files, one per --n (their `converged`; with --solution)"
+        "--fits",
+        nargs="+",
+        help="the fit job's fit Parquet files, one per --n (their `converged`; quadratic: with --solution)",
     )
     prune.add_argument(
         "--tol", type=schema_real("tol"), default=1e-8, help="solver tolerance of the refit (without --solution)"
@@ -173,7 +175,7 @@ def run_prune(args: argparse.Namespace) -> None:
     for flag, paths in (("--weights", args.weights), ("--solution", args.solution), ("--fits", args.fits)):
         if paths is not None and len(paths) != len(args.n):
             raise InputError(f"`--n` and `{flag}` need one entry per sample size; got {len(args.n)} and {len(paths)}")
-    if (args.solution is None) != (args.fits is None):
+    if args.model == "quadratic" and (args.solution is None) != (args.fits is None):
         raise InputError(
             "`--solution` and `--fits` go together (the stored eigenpairs and the fit's `converged` flag); "
             f"got only {'--solution' if args.fits is None else '--fits'}"
@@ -181,16 +183,15 @@ def run_prune(args: argparse.Namespace) -> None:
     if args.solution is not None and args.model != "quadratic":
         raise InputError(
             "`--solution` (stored eigenpairs of Ŝ) applies to the quadratic model only; the diagonal prune "
-            f"reads θ̂ from --weights. Drop --solution and --fits; got model {args.model!r}"
+            f"reads θ̂ from --weights. Drop --solution; got model {args.model!r}"
         )
     check_outputs(args, "--output")
     teacher = read_input_table(args.teacher, "--teacher", f"teacher {args.model}")
     stored = {}
     if args.solution is not None:
-        stored = {
-            "solutions": [read_input_table(p, "--solution") for p in args.solution],
-            "fits": [read_input_table(p, "--fits") for p in args.fits],
-        }
+        stored["solutions"] = [read_input_table(p, "--solution") for p in args.solution]
+    if args.fits is not None:
+        stored["fits"] = [read_input_table(p, "--fits") for p in args.fits]
     frame = prune_sweep(
         args.model, args.estimator, args.d, args.gamma, args.noise, args.lam_exponent, args.n,
         [read_weights_table(p) for p in args.weights], teacher, seed=args.seed,

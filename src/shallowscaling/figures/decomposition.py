@@ -5,7 +5,8 @@ of the learned noise bulk), the underfitting part (energy of the unlearned targe
 the approximation error on the learned features, and minus the cross term (the bulk's partial
 alignment with the target, which the three-part form of the decomposition leaves out; see
 :mod:`shallowscaling.spectra.decomposition`). The four add up to the SE excess risk (black line);
-dots are the simulated excess risk. One column per d, one row per (γ, Δ); means over replicates
+dots are the simulated excess risk; red crosses mark a point whose fits (on the dots) or SE (on the
+black line) did not all converge. One column per d, one row per (γ, Δ); means over replicates
 (the diagonal SE is evaluated on each replicate's θ*). A part is not drawn where its mean is
 exactly zero (no learned feature, hence no approximation error) or, for minus the cross term,
 not positive: a log axis has no place for them, and a line dropping to its bottom edge would
@@ -21,11 +22,11 @@ import pandas as pd
 
 from .style import (
     MIN_WIDTH,
-    NOT_CONVERGED_COLOR,
     apply_style,
     bottom_legend,
     lam_label,
     log_axes,
+    mark_not_converged,
     n_eff_label,
     noise_combos,
     not_converged_entry,
@@ -71,19 +72,22 @@ def draw_fig6(table: pd.DataFrame, model: str, lam_exponent: float | None = None
                 {**{c: "mean" for c, *_ in PART_STYLES}, "se_excess_risk": "mean", "excess_risk": "mean"}
             )
             ok = part.groupby("n_eff", sort=True)["converged"].all()
+            se_ok = part.groupby("n_eff", sort=True)["se_converged"].all()
             for column, label, color, style in PART_STYLES:
                 ax.plot(means.index, means[column].where(means[column] > 0), style, color=color, label=label)
             ax.plot(means.index, means["se_excess_risk"], "-", color="black", lw=1.6, label="SE excess risk (sum)")
             ax.plot(means.index[ok], means["excess_risk"][ok], "o", color="black", mfc="none", label="simulation")
             if (~ok).any():
-                ax.plot(means.index[~ok], means["excess_risk"][~ok], "x", color=NOT_CONVERGED_COLOR, ms=7)
+                mark_not_converged(ax, means.index[~ok], means["excess_risk"][~ok])
+            if (~se_ok).any():
+                mark_not_converged(ax, means.index[~se_ok], means["se_excess_risk"][~se_ok])
             log_axes(ax)
             ax.set_xlabel(n_eff_label(model))
             ax.set_title(f"d = {d}, {lam_label(ell)}")
             if col == 0:
                 ax.set_ylabel(f"{risk_label(model)} and its parts\n(γ = {gamma:g}, Δ = {noise:g})")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    flagged = not table.groupby(["gamma", "noise", "d", "n_eff"])["converged"].all().all()
+    flagged = not table[["converged", "se_converged"]].astype(bool).all(axis=None)
     handle, label = not_converged_entry(flagged)
     handles.append(handle)
     labels.append(label)

@@ -10,7 +10,8 @@ the non-zero part (line); the SE outlier positions s_i + δ²/s_i − λε (tick
 (dashed) and empirical (dotted) bulk edges — the noise edge δ√(2 log d) − λε for the diagonal network. The x axis
 covers the data, the SE support (where the density exceeds 10⁻³ of its peak), the outliers and
 the edges; when these span more than a factor 30 it is logarithmic, and densities are then per
-unit of ln x (x·ρ(x)), so that areas still read as mass.
+unit of ln x (x·ρ(x)), so that areas still read as mass. A panel whose fits (of some replicates)
+or SE did not converge carries a red cross in its corner saying which; the legend lists the cross.
 
 The point shown for a phase is the median sample size of the sweep that falls in it
 (:func:`shallowscaling.rates.classify_phase`), the largest one in Ib (the only one with learned
@@ -27,7 +28,16 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from ..spectra.tail import DEFAULT_RELATIVE_CUT
-from .style import D_COLORS, apply_style, bottom_legend, lam_label, legend_entries
+from .style import (
+    D_COLORS,
+    NOT_CONVERGED_COLOR,
+    apply_style,
+    bottom_legend,
+    lam_label,
+    legend_entries,
+    mark_not_converged,
+    not_converged_entry,
+)
 
 __all__ = ["PANEL_PHASES", "PHASE_CONDITIONS", "UNREACHABLE", "draw_fig2", "select_phase_points"]
 
@@ -94,6 +104,40 @@ LOG_SPAN = 30.0
 DENSITY_FLOOR = 1e-3
 
 
+SE_KINDS = ("se_density", "se_outlier", "se_edge")
+#: A marked panel's y range grows by this factor: its top band holds the cross and its line.
+HEADROOM = 1.3
+
+
+def _mark_panel(ax, rows: pd.DataFrame) -> bool:
+    """A red cross in the panel's corner, saying what did not converge: some replicates' fits, the SE.
+
+    Returns whether the panel is marked. A table without ``converged`` (written before it had
+    one) marks nothing.
+    """
+    if "converged" not in rows:
+        return False
+    ok = rows["converged"].astype(bool)
+    eig = rows["kind"] == "eigenvalue"
+    bad_fits = rows.loc[eig & ~ok, "replicate"].nunique()
+    bad_se = bool((rows["kind"].isin(SE_KINDS) & ~ok).any())
+    if not bad_fits and not bad_se:
+        return False
+    n_reps = max(rows.loc[eig, "replicate"].nunique(), 1)
+    what = " and ".join(
+        [*([f"fits of {bad_fits}/{n_reps} replicates"] if bad_fits else []), *(["SE"] if bad_se else [])]
+    )
+    # Headroom above the data for the cross and its line, so that neither covers a bar or a curve.
+    bottom, top = ax.get_ylim()
+    ax.set_ylim(bottom, bottom + HEADROOM * (top - bottom))
+    mark_not_converged(ax, [0.97], [0.93], transform=ax.transAxes, clip_on=False)
+    ax.text(
+        0.94, 0.93, f"{what} not converged", transform=ax.transAxes, ha="right", va="center", fontsize=7,
+        color=NOT_CONVERGED_COLOR, bbox={"facecolor": "white", "alpha": 0.85, "lw": 0, "pad": 1.0},
+    )  # fmt: skip
+    return True
+
+
 def _draw_panel(ax, rows: pd.DataFrame, model: str, color: str) -> None:
     eig = rows[rows["kind"] == "eigenvalue"]
     values = eig["x"].to_numpy()
@@ -155,6 +199,7 @@ def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
     d = int(table["d"].iloc[0]) if not table.empty else 0
     gamma = float(table["gamma"].iloc[0]) if not table.empty else float("nan")
     ells = sorted(table[table["d"] == d]["lam_exponent"].unique())
+    flagged = False
     for row, phases in enumerate(PANEL_PHASES):
         for col, phase in enumerate(phases):
             ax = axes[row, col]
@@ -175,6 +220,7 @@ def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
             rows = table[(table["d"] == d_point) & (table["lam_exponent"] == ell) & (table["n"] == n)]
             rows = rows[rows["gamma"] == gamma_point]
             _draw_panel(ax, rows, model, D_COLORS[col])
+            flagged = _mark_panel(ax, rows) or flagged
             title = f"phase {phase}: n_eff = {float(rows['n_eff'].iloc[0]):.3g}, {lam_label(ell)}"
             if d_point != d:
                 # An extra point (config spectra.fig2): its own d and γ, said in the title.
@@ -187,6 +233,9 @@ def draw_fig2(table: pd.DataFrame, model: str) -> plt.Figure:
         # its colour matches every panel's meaning, not one panel's hue.
         handles["trained"] = Patch(facecolor="0.6", alpha=0.45)
         labels["trained"] = "trained (histogram; colour by column)"
+    # Always listed, so that a figure without crosses says every drawn fit and SE converged.
+    handle, label = not_converged_entry(flagged)
+    handles[label], labels[label] = handle, label
     bottom_legend(fig, list(handles.values()), list(labels.values()), ncol=5)
     what = "eig Ŝ of the quadratic network" if model == "quadratic" else "|θ̂| of the diagonal network"
     noise = float(table["noise"].iloc[0]) if not table.empty else float("nan")

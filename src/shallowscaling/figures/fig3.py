@@ -101,6 +101,10 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
                 if not curve.empty:
                     ax.plot(curve["n_eff"], curve["excess_risk"], style, color=REFERENCE_COLOR, lw=0.8, zorder=0)
                     references.add(estimator)
+                    bad = curve[~curve["converged"].astype(bool)]
+                    if not bad.empty:
+                        flagged = True
+                        mark_not_converged(ax, bad["n_eff"], bad["excess_risk"])
             rates_drawn = False
             for i, d in enumerate(dims):
                 color = D_COLORS[i % len(D_COLORS)]

@@ -13,7 +13,9 @@ interpolation), the SE risk of the cleaned estimator (line) and the Bayes-optima
 (dashed). Five series and the reference, so that each stays readable; the table also holds the
 risks after pruning at the empirical edge, at the SE-tuned cut and at the SE free-convolution
 edge, cleaning with the SE δ, and their SE curves, not drawn. Ratios are taken per replicate,
-then averaged, with standard errors. Non-converged fits are crossed in red. One column per d,
+then averaged, with standard errors. Red crosses mark what did not converge: the fits (on the
+trained weights' dots), the SE (on the cleaned SE curve), the Bayes-optimal SE (on its curve) and
+the optimal-λ SE (on the line 1, since it divides every ratio at that n). One column per d,
 one row per (γ, Δ).
 """
 
@@ -118,11 +120,17 @@ def draw_fig8(table: pd.DataFrame, model: str) -> plt.Figure:
                         zorder=6,
                     )
             ax.set_ylim(0.0, min(RATIO_CAP, ax.get_ylim()[1]))
-            ok = grouped["converged"].all()
-            if (~ok).any():
-                flagged = True
-                risk = grouped["excess_risk"].mean()
-                mark_not_converged(ax, risk.index[~ok], risk[~ok], ms=8)
+            # Crosses on what did not converge: the trained weights (the fit), the SE curves, and the
+            # reference line 1 where the optimal-λ SE (every ratio's denominator) did not.
+            for flag, column in (("converged", "excess_risk"), ("se_converged", "se_cleaned_excess_risk"),
+                                 ("bayes_converged", "bayes_excess_risk"), ("optimal_converged", None)):  # fmt: skip
+                if flag not in part:
+                    continue  # a table written before the column existed
+                ok = grouped[flag].all()
+                if (~ok).any():
+                    flagged = True
+                    y = grouped[column].mean() if column else pd.Series(1.0, index=ok.index)
+                    mark_not_converged(ax, y.index[~ok], np.minimum(y[~ok], 0.96 * RATIO_CAP), ms=8)
             ax.set_xscale("log")
             label_log_axis(ax.xaxis)
             ax.set_xlabel(n_eff_label(model))

@@ -93,9 +93,12 @@ def log_axes(ax) -> None:
     label_log_axis(ax.yaxis)
 
 
-def mark_not_converged(ax, x, y, ms: float = 7, mew: float = 1.5, zorder: float = 5) -> None:
-    """Red crosses on the points that did not converge: marked, never silently plotted."""
-    ax.plot(x, y, "x", color=NOT_CONVERGED_COLOR, ms=ms, mew=mew, zorder=zorder)
+def mark_not_converged(ax, x, y, ms: float = 7, mew: float = 1.5, zorder: float = 5, **kwargs) -> None:
+    """Red crosses on the points that did not converge: marked, never silently plotted.
+
+    ``kwargs`` go to ``ax.plot`` (e.g. ``transform=ax.transAxes`` for a panel-wide mark).
+    """
+    ax.plot(x, y, "x", color=NOT_CONVERGED_COLOR, ms=ms, mew=mew, zorder=zorder, **kwargs)
 
 
 def not_converged_entry(flagged: bool) -> tuple[plt.Line2D, str]:

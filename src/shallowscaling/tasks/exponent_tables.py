@@ -84,6 +84,7 @@ EXPONENT_COLUMNS = (
     "sim_d",
     "sim_estimator",
     "sim_window",
+    "sim_converged",
     "kappa",
     "lam_exponent",
     "predicted_r",
@@ -265,7 +266,14 @@ def _sim_part(
     fits: pd.DataFrame, se_part: Mapping[str, Any], model: str, gamma: float, noise: float, rng: np.random.Generator,
     n_resamples: int, confidence: float,
 ) -> dict[str, Any]:  # fmt: skip
-    empty = {"sim_exponent": math.nan, "sim_ci_low": math.nan, "sim_ci_high": math.nan, "sim_d": 0}
+    # sim_converged: every fit of the window converged (a non-converged one is left out of the slope).
+    empty = {
+        "sim_exponent": math.nan,
+        "sim_ci_low": math.nan,
+        "sim_ci_high": math.nan,
+        "sim_d": 0,
+        "sim_converged": True,
+    }
     if se_part["variable"] != "n_eff":
         return {**empty, "sim_estimator": "", "sim_window": "no simulated λ sweep at n_eff = d"}
     lo, hi = se_part["_kappa_range"]
@@ -285,6 +293,7 @@ def _sim_part(
     part = part[(kappa >= lo - 1e-9) & (kappa <= hi + 1e-9)]
     points = sorted(part["n"].unique())
     description = f"{len(points)} simulated points in κ ∈ [{lo:g}, {hi:g}] at d = {d}, {estimators[0]}"
+    empty["sim_converged"] = bool(part["converged"].astype(bool).all())
     if len(points) < MIN_SIM_POINTS:
         return {**empty, "sim_d": d, "sim_estimator": estimators[0], "sim_window": description + " (too few)"}
     table = part.pivot_table(index="n", columns="replicate", values="excess_risk", aggfunc="first")
@@ -300,6 +309,7 @@ def _sim_part(
         "sim_d": d,
         "sim_estimator": estimators[0],
         "sim_window": description,
+        "sim_converged": empty["sim_converged"],
     }
 
 

@@ -77,6 +77,9 @@ PRUNING_COLUMNS = (
     "optimal_lam",
     "optimal_excess_risk",
     "bayes_excess_risk",
+    "se_converged",
+    "optimal_converged",
+    "bayes_converged",
 )
 
 
@@ -99,15 +102,21 @@ def _refit_quadratic(estimator: str, problem: Problem, lam: float, tol: float, m
 
 def _reference_risks(
     model, d, gamma, noise, n, seed, target, normalization, n_draws, width
-) -> tuple[float, float, float]:
-    """(λ_opt, ERM SE risk at λ_opt, Bayes-optimal SE risk) of one teacher."""
+) -> tuple[float, float, float, bool, bool]:
+    """(λ_opt, ERM SE risk at λ_opt, Bayes-optimal SE risk, and the two solves' converged) of one teacher."""
     options = {"target": target, "n_draws": n_draws, "width": width, "normalization": normalization}
     record, _ = predict_point(model, d, gamma, noise, n, "optimal", seed, **options)
     bayes_target = None if model == "diagonal" else target
     bayes, _ = predict_point(
         model, d, gamma, noise, n, None, seed, method="bayes", target=bayes_target, normalization=normalization
     )
-    return record["lam"], record["excess_risk"], bayes["excess_risk"]
+    return (
+        record["lam"],
+        record["excess_risk"],
+        bayes["excess_risk"],
+        bool(record["converged"]),
+        bool(bayes["converged"]),
+    )
 
 
 def prune_point(
@@ -153,7 +162,8 @@ def prune_point(
         Quadratic only, together: the ``fit`` job's solution table
         (:func:`~shallowscaling.tasks.solution.solution_table`, the non-zero eigenpairs of Ŝ) and
         fit table of this point (its ``converged``). Without them Ŝ is refitted: the same numbers
-        at the cost of one fit job.
+        at the cost of one fit job. Diagonal: ``fits`` alone gives ``converged`` (without it the
+        column is True: θ̂ is read from ``weights`` and no solver runs here).
 
     Returns
     -------
@@ -208,7 +218,7 @@ def prune_point(
     check_choice(model, "model", ("diagonal", "quadratic"))
     d = check_int(d, "d", "input dimension d", lower=2)
     n = check_int(n, "n", "number of samples n", lower=1)
-    if (solution is None) != (fits is None):
+    if model == "quadratic" and (solution is None) != (fits is None):
         raise InputError(
             "`solution` and `fits` go together (the stored eigenpairs and the fit's `converged` flag); "
             f"got only `{'solution' if fits is None else 'fits'}`"
@@ -234,7 +244,7 @@ def prune_point(
         )
         tuned = tune_quadratic_threshold(s, delta, threshold, goe)
         se_cleaned = 2.0 * cleaned_quadratic_error(s, delta, threshold, goe)
-        optimal_lam, optimal_risk, bayes_risk = _reference_risks(
+        optimal_lam, optimal_risk, bayes_risk, optimal_ok, bayes_ok = _reference_risks(
             model, d, gamma, noise, n, seed, s, normalization, n_draws, width
         )
     for replicate in replicates:
@@ -314,10 +324,15 @@ def prune_point(
                 "optimal_lam": optimal_lam,
                 "optimal_excess_risk": optimal_risk,
                 "bayes_excess_risk": bayes_risk,
+                "se_converged": bool(se["converged"]),
+                "optimal_converged": optimal_ok,
+                "bayes_converged": bayes_ok,
             }
         else:
             problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization)
             row = _prune_diagonal(problem, rows, point, replicate, normalization)
+            # The fit job's flag when its table is given (the workflow gives it); else unknown, True.
+            row["converged"] = True if fits is None else _stored_converged(fits, point, replicate)
         records.append({**point, "replicate": replicate, "rate_phase": phase, **row})
     return pd.DataFrame.from_records(records, columns=list(PRUNING_COLUMNS))
 
@@ -396,7 +411,7 @@ def _prune_diagonal(problem: Problem, rows: pd.DataFrame, point: dict, replicate
     source, chosen = ("residuals", residual) if math.isfinite(residual.noise_scale) else ("spectrum", estimate)
     empirical_delta, empirical_threshold = float(chosen.noise_scale), max(float(chosen.threshold_shift), 0.0)
     tuned = tune_diagonal_threshold(theta_star, delta, threshold)
-    optimal_lam, optimal_risk, bayes_risk = _reference_risks(
+    optimal_lam, optimal_risk, bayes_risk, optimal_ok, bayes_ok = _reference_risks(
         "diagonal", d, point["gamma"], point["noise"], n, seed, theta_star, normalization, 1, None
     )
 
@@ -439,4 +454,7 @@ def _prune_diagonal(problem: Problem, rows: pd.DataFrame, point: dict, replicate
         "optimal_lam": optimal_lam,
         "optimal_excess_risk": optimal_risk,
         "bayes_excess_risk": bayes_risk,
+        "se_converged": bool(se["converged"]),
+        "optimal_converged": optimal_ok,
+        "bayes_converged": bayes_ok,
     }

@@ -89,10 +89,11 @@ SPECTRA_COLUMNS = (
     "cross",
     "n_learned",
 )
-DENSITY_COLUMNS = (*POINT_COLUMNS, "rate_phase", "replicate", "kind", "x", "density")
+DENSITY_COLUMNS = (*POINT_COLUMNS, "rate_phase", "replicate", "kind", "x", "density", "converged")
 #: ``kind`` values of the density table: eigenvalues of the trained weights (one row each,
 #: zeros included), the SE density of the non-zero part on a grid, the SE outlier positions, and
-#: the SE / empirical bulk (diagonal: noise) edges.
+#: the SE / empirical bulk (diagonal: noise) edges. ``converged`` is the fit's flag on the rows of a
+#: replicate (eigenvalues, empirical edge) and the SE's on the SE rows (every replicate's SE).
 DENSITY_KINDS = ("eigenvalue", "se_density", "se_outlier", "se_edge", "empirical_edge")
 
 
@@ -125,9 +126,12 @@ def _diagonal_density(theta_star: np.ndarray, delta: float, threshold: float, x:
     return pdf.mean(axis=1) / (delta * math.sqrt(2.0 * math.pi))
 
 
-def _density_rows(point: dict, phase: str, kind: str, x: np.ndarray, density=None, replicate: int = -1) -> pd.DataFrame:
+def _density_rows(
+    point: dict, phase: str, kind: str, x: np.ndarray, density=None, replicate: int = -1, converged: bool = True
+) -> pd.DataFrame:
     frame = pd.DataFrame({"x": np.asarray(x, dtype=float)})
     frame["density"] = np.nan if density is None else np.asarray(density, dtype=float)
+    frame["converged"] = bool(converged)
     frame["kind"] = kind
     frame["replicate"] = replicate
     frame["rate_phase"] = phase
@@ -248,9 +252,14 @@ def spectra_sweep(
                 _predicted_columns(model, d, target, result, eigenvalues, rows, goe if quadratic else None, width)
             )
             records.append(row)
-            density_frames.append(_density_rows(point, phase, "eigenvalue", eigenvalues, replicate=replicate))
+            flag = row["converged"]
+            density_frames.append(
+                _density_rows(point, phase, "eigenvalue", eigenvalues, replicate=replicate, converged=flag)
+            )
             edge = row["bulk_edge"] if quadratic else row["noise_edge"]
-            density_frames.append(_density_rows(point, phase, "empirical_edge", [edge], replicate=replicate))
+            density_frames.append(
+                _density_rows(point, phase, "empirical_edge", [edge], replicate=replicate, converged=flag)
+            )
         density_frames.extend(_se_density_frames(model, point, phase, predictions, empirical_top))
     summary_table = pd.DataFrame.from_records(records, columns=list(SPECTRA_COLUMNS))
     density_table = pd.concat(density_frames, ignore_index=True)[list(DENSITY_COLUMNS)]
@@ -325,6 +334,7 @@ def _se_density_frames(model, point, phase, predictions, empirical_top) -> list[
     values = list(unique.values())
     d = point["d"]
     frames = []
+    ok = all(bool(record["converged"]) for record, _, _ in predictions.values())
     if model == "quadratic":
         result, s = values[0]
         delta, threshold = float(result.delta), float(result.threshold)
@@ -332,14 +342,15 @@ def _se_density_frames(model, point, phase, predictions, empirical_top) -> list[
         # The grid covers the last outlier's whole component (a few δ/√d wide) with room to spare.
         top = max(empirical_top, float(predicted.outliers.max(initial=0.0)) + delta, predicted.bulk_edge, 1e-12)
         x = np.linspace(0.0, 1.05 * top, DENSITY_GRID_POINTS + 1)[1:]
-        frames.append(_density_rows(point, phase, "se_density", x, _quadratic_density(s, delta, threshold, x)))
-        frames.append(_density_rows(point, phase, "se_outlier", predicted.outliers))
-        frames.append(_density_rows(point, phase, "se_edge", [predicted.bulk_edge]))
+        density = _quadratic_density(s, delta, threshold, x)
+        frames.append(_density_rows(point, phase, "se_density", x, density, converged=ok))
+        frames.append(_density_rows(point, phase, "se_outlier", predicted.outliers, converged=ok))
+        frames.append(_density_rows(point, phase, "se_edge", [predicted.bulk_edge], converged=ok))
         return frames
     top = max(empirical_top, 1e-12)
     x = np.linspace(0.0, 1.05 * top, DENSITY_GRID_POINTS + 1)[1:]
     density = np.mean([_diagonal_density(t, r.delta, r.threshold, x) for r, t in values], axis=0)
     edge = float(np.mean([predicted_noise_edge(d, r.delta, r.threshold) for r, _ in values]))
-    frames.append(_density_rows(point, phase, "se_density", x, density))
-    frames.append(_density_rows(point, phase, "se_edge", [edge]))
+    frames.append(_density_rows(point, phase, "se_density", x, density, converged=ok))
+    frames.append(_density_rows(point, phase, "se_edge", [edge], converged=ok))
     return frames

@@ -425,7 +425,8 @@ def rule_inputs(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, An
             "teacher": [_teacher(w)],
             "weights": [fit_point_file(w, "weights")],
             "solution": [fit_point_file(w, "solution")] if quadratic else [],
-            "fits": [fit_point_file(w, "fit")] if quadratic else [],
+            # Both models: the fit's `converged` flag of each replicate.
+            "fits": [fit_point_file(w, "fit")],
         }
     if rule == "collect_pruning":
         return {"inputs": sweep_point_files(config, w, "prune_point")}
