@@ -286,7 +286,12 @@ def test_slurm_profile_relies_on_the_rules_resources() -> None:
     for path in (ROOT / "workflow" / "rules").glob("*.smk"):
         for block in re.split(r"^rule ", path.read_text(), flags=re.M)[1:]:
             rule = block.split(":", 1)[0]
+            if rule == "fit":  # scaled by the fit's workers (fit_mem_mb, fit_runtime in common.smk)
+                assert "mem_mb=fit_mem_mb" in block and "runtime=fit_runtime" in block
+                continue
             assert f'mem_mb=rule_mem_mb("{rule}")' in block and f'runtime=rule_runtime("{rule}")' in block, rule
+    common = (ROOT / "workflow" / "rules" / "common.smk").read_text()
+    assert 'rule_mem_mb("fit")(wildcards, attempt)' in common and 'rule_runtime("fit")(wildcards, attempt)' in common
 
 
 @pytest.mark.slow
