@@ -8,7 +8,7 @@
 # Installs munge + slurm from apt only when they are missing, then starts munged, slurmctld and
 # slurmd from their pid files (a daemon already running is left alone, so a second call is
 # harmless), waits until the node is idle and runs one batch job through it. Follows
-# /work/shared/slurm/README.md and docs/cluster.md ("Pitfalls"); every wait is bounded.
+# the tested one-node recipe of docs/cluster.md ("Pitfalls"); every wait is bounded.
 set -euo pipefail
 
 BASE=${1:?usage: start-cluster.sh BASE (a directory for config, state, logs and pid files)}
