@@ -25,6 +25,7 @@ NUMERICS = [
     "targets.py",
     "data.py",
     "rates.py",
+    "references",
     "seeding.py",
     "scaling.py",
 ]
@@ -37,7 +38,7 @@ FORBIDDEN_INTERNAL = {"cli", "tasks", "io", "figures", "config"}
 #: only io, rates and spectra.
 LAYERS: list[set[str]] = [
     {"", "errors", "_validation", "seeding", "progress", "results"},  # base
-    {"_kernels", "targets", "data", "design", "rates", "sweeps"},  # problems
+    {"_kernels", "targets", "data", "design", "rates", "sweeps", "references"},  # problems
     {"estimators", "state_evolution", "spectra", "scaling"},  # numerics
     {"config", "io", "cost_model"},
     {"tasks"},  # one function per kind of job
