@@ -47,7 +47,8 @@ def test_exact_recovery_threshold_is_the_statistical_dimension(rho):
     lo, hi = res.bracket
     assert hi - lo <= 0.02
     reference = psd_trace_threshold(rho)
-    assert lo - 0.02 < reference < hi + 0.02
+    # The finite-d shift is O(1/d) (≈ 5e-4 measured at tol 1e-3, docs/science.md item 15).
+    assert lo - 0.005 < reference < hi + 0.005
     assert abs(res.threshold - reference) < 0.02
 
 
