@@ -9,6 +9,7 @@ import pytest
 
 from shallowscaling.errors import InputError
 from shallowscaling.references.statistical_dimension import psd_trace_threshold
+from shallowscaling.state_evolution.free_convolution import ThresholdContour, spectral_atoms
 from shallowscaling.state_evolution.quadratic_deterministic import solve_quadratic_se_deterministic
 from shallowscaling.state_evolution.quadratic_mc import solve_quadratic_se_mc
 from shallowscaling.state_evolution.recovery import quadratic_recovery_threshold
@@ -28,6 +29,19 @@ def test_noiseless_low_rank_point_converges_and_matches_the_mc_route():
     smaller = solve_quadratic_se_deterministic(s, 1250, 1e-5, 0.0, wide_contour=True)
     assert smaller.converged
     assert det.excess_risk / smaller.excess_risk == pytest.approx(100.0, rel=1e-3)
+
+
+@pytest.mark.parametrize("delta", [1e-5, 1e-7, 1e-9])
+def test_wide_right_leg_keeps_the_divergence_at_tiny_delta(delta):
+    """δ → 0 with t = 2.8δ above the atom at 0: D = 2·cross → ρ(2 − ρ) (signal–signal and
+    signal–noise pairs of the divergence count 1, noise–noise 0), with a relative O(δ) correction.
+    The default leg, 3δ from the atom at s = ρ^{-1/2}, was off by a factor 2.6e4 at δ = 1e-7."""
+    rho = 0.1
+    pos, w = spectral_atoms(family_values("sparse", 50, sparsity=rho))
+    contour = ThresholdContour(pos, w, delta, goe_size=None, right_margin=0.5 * pos[-1] + delta)
+    ti = contour.threshold_integrals(2.8 * delta)
+    assert 2.0 * ti.cross == pytest.approx(rho * (2.0 - rho), rel=max(10.0 * delta, 1e-9))
+    assert ti.mass == pytest.approx(rho, rel=1e-9)
 
 
 def test_wide_contour_agrees_with_the_default_one_where_both_converge():

@@ -177,7 +177,9 @@ class ThresholdContour:
         self.lower = float(self.pos[0]) - 2.0 * d
         self.upper = float(self.pos[-1]) + 2.0 * d
         self.x_a = min(float(t_min), self.lower) - d
-        margin = d if right_margin is None else check_real(right_margin, "right_margin", lower=d)
+        margin = d
+        if right_margin is not None:
+            margin = check_real(right_margin, "right_margin", "right-leg distance from the support", lower=d)
         self.right = self.upper + margin
         length = self.right - self.x_a
         self.height = 0.5 * length + 2.0 * d
