@@ -66,6 +66,17 @@ def test_exact_recovery_threshold_is_the_statistical_dimension(rho):
     assert abs(res.threshold - reference) < 0.02
 
 
+@pytest.mark.slow
+def test_full_rank_threshold_is_the_closed_form_at_finite_d():
+    """ρ = 1: nothing is cut, and the SE closed form recovers iff 2α > 1 + 1/d, n > d(d+1)/2."""
+    d = 20
+    res = quadratic_recovery_threshold(1.0, d, tol=0.004)
+    lo, hi = res.bracket
+    assert res.converged and hi - lo <= 0.004
+    # n = round(αd²) is an integer: the exact boundary n = d(d+1)/2 belongs to the lower side.
+    assert lo <= (d + 1) / (2 * d) < hi
+
+
 @pytest.mark.parametrize(
     ("kwargs", "flag"),
     [

@@ -35,7 +35,8 @@ class RecoveryThreshold:
     Attributes
     ----------
     threshold : float
-        α_c = n_c/d², the midpoint of ``bracket``.
+        α_c = n_c/d², the midpoint of ``bracket``; NaN (with ``converged`` False) when not even
+        α = ½ + 2/d, where every rank is recovered, shows exact recovery.
     bracket : tuple of float
         (α without exact recovery, α with exact recovery), at most ``tol`` apart when converged.
     solves : int
