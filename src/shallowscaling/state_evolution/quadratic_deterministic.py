@@ -161,6 +161,11 @@ def _closed_form_point(s: np.ndarray, sample_ratio: float, lam: float, noise: fl
     )
 
 
+def _wide_margin(s: np.ndarray, delta: float) -> float:
+    """Right-leg margin of the wide contour: half the largest |s_i| (plus δ, its lower bound)."""
+    return 0.5 * float(np.max(np.abs(s))) + delta
+
+
 def solve_quadratic_se_deterministic(
     s: np.ndarray,
     n: int,
@@ -174,6 +179,7 @@ def solve_quadratic_se_deterministic(
     initial: object = None,
     finite_size_correction: bool = True,
     with_spectrum: bool = False,
+    wide_contour: bool = False,
 ) -> QuadraticSEResult:
     """Solve the quadratic state evolution with free convolution (docs/theory.md §2.2(b)).
 
@@ -210,6 +216,12 @@ def solve_quadratic_se_deterministic(
         resolves μ_δ on the real axis (Biane's parametrisation), which at large d costs more than
         the solve itself (timings: docs/performance.md, Notes moved from the source).
 
+    wide_contour : bool, default False
+        Integrate along the contour that keeps its right leg half the largest |s_i| away from
+        the spectrum from the start. By default it is used only when the first solve fails
+        (tiny δ next to far atoms: the noiseless exact-recovery branch of a low-rank teacher,
+        docs/science.md item 15); asking for it up front saves that failed solve.
+
     Returns
     -------
     QuadraticSEResult
@@ -239,66 +251,85 @@ def solve_quadratic_se_deterministic(
         eig = np.maximum(s - closed.threshold, 0.0) if with_spectrum else np.zeros(0)
         message = "closed form: no eigenvalue is cut (t ≤ min s_i − 2δ), Ŝ = S* + δZ − tI"
         return se_result(closed, lam, noise, sample_ratio, 1, "converged", message, "deterministic", 0, eig, tol, beat)
-    delta_ref = delta_lower if noise > 0 else 0.25 * delta_start
     goe_size = d if finite_size_correction else None
-    evaluations = 0
     calls = [0]  # map evaluations over all compression passes, for the heartbeat lines
-    point = None
-    status, message = "stalled", "not run"
-    for _ in range(4):
-        if compress:
-            pos, w, var = compress_groups(s, delta_ref, rel_width)
-        else:
-            pos, w = spectral_atoms(s)
-            var = np.zeros(pos.size)
-        # Second moment removed by the merging, cumulated from the bottom (pos is increasing).
-        lost = np.concatenate(([0.0], np.cumsum(w * var)))
-        last_t: list[float | None] = [None]
 
-        def evaluate(delta: float, pos=pos, w=w, lost=lost, last_t=last_t) -> FixedPoint:
-            contour = ThresholdContour(pos, w, delta, t_min=0.0, goe_size=goe_size)
-            t, ti = _solve_threshold(contour, sample_ratio, lam, last_t[0])
-            last_t[0] = t
-            div = 2.0 * ti.cross
-            # SURE form (module docstring): no cancellation between O(Q*) terms.
-            if t >= contour.upper:
-                # Whole spectrum below t: ∫ min(x, t)² = E x² = Q* + δ² E‖Z‖²/d exactly.
-                min_sq = target_q + delta**2 * contour.noise_second_moment
+    def solve_passes(right_margin: float | None, delta_start: float, warm: bool):
+        """The Brent solve on δ, repeated with finer atoms while Δ = 0 pushes δ below their scale."""
+        delta_ref = delta_lower if noise > 0 else 0.25 * delta_start
+        evaluations = 0
+        point = None
+        status, message = "stalled", "not run"
+        for _ in range(4):
+            if compress:
+                pos, w, var = compress_groups(s, delta_ref, rel_width)
             else:
-                _, low_first, low_second = contour.lower_integrals(t)
-                # + the within-group variance of merged atoms below t (compression keeps means).
-                min_sq = low_second + 2.0 * t * low_first + t * t + float(lost[np.searchsorted(pos, t)])
-            mse = min_sq + delta**2 * (2.0 * div - contour.noise_second_moment)
-            current = FixedPoint(
-                delta=delta,
-                threshold=t,
-                epsilon=t / lam,
-                q=ti.second,
-                m=0.5 * (target_q + ti.second - mse),
-                matrix_mse=mse,
-                divergence=div,
-                nonzero_fraction=ti.mass,
-                residual=(mse + 0.5 * noise) / (2.0 * sample_ratio * delta**2) - 1.0,
-            )
-            calls[0] += 1
-            beat.tick(calls[0], 2.0 * mse, abs(current.residual), delta=delta, atoms=pos.size)
-            return current
+                pos, w = spectral_atoms(s)
+                var = np.zeros(pos.size)
+            # Second moment removed by the merging, cumulated from the bottom (pos is increasing).
+            lost = np.concatenate(([0.0], np.cumsum(w * var)))
+            last_t: list[float | None] = [None]
 
-        point, used, status, message = solve_delta(
-            evaluate, delta_start=delta_start, warm=warm, delta_lower=delta_lower, tol=tol, max_iter=max_iter
-        )
-        evaluations += used
-        if point is None or not compress or point.delta >= delta_ref:
-            break
-        if point.threshold <= float(s.min()) - 2.0 * point.delta:
-            # Nothing is cut (t below the spectrum): the fixed point depends on the atoms only
-            # through Q* (closed form of _solve_threshold), so finer atoms cannot change it.
-            break
-        # Δ = 0: the compression scale must stay below the solution's δ; redo from there.
-        delta_ref, delta_start, warm = 0.5 * point.delta, point.delta, True
-    if point is None:
-        # Bracketing failed: report the starting point as not converged.
-        point = evaluate(delta_start)
+            def evaluate(delta: float, pos=pos, w=w, lost=lost, last_t=last_t) -> FixedPoint:
+                contour = ThresholdContour(pos, w, delta, t_min=0.0, goe_size=goe_size, right_margin=right_margin)
+                t, ti = _solve_threshold(contour, sample_ratio, lam, last_t[0])
+                last_t[0] = t
+                div = 2.0 * ti.cross
+                # SURE form (module docstring): no cancellation between O(Q*) terms.
+                if t >= contour.upper:
+                    # Whole spectrum below t: ∫ min(x, t)² = E x² = Q* + δ² E‖Z‖²/d exactly.
+                    min_sq = target_q + delta**2 * contour.noise_second_moment
+                else:
+                    _, low_first, low_second = contour.lower_integrals(t)
+                    # + the within-group variance of merged atoms below t (compression keeps means).
+                    min_sq = low_second + 2.0 * t * low_first + t * t + float(lost[np.searchsorted(pos, t)])
+                mse = min_sq + delta**2 * (2.0 * div - contour.noise_second_moment)
+                current = FixedPoint(
+                    delta=delta,
+                    threshold=t,
+                    epsilon=t / lam,
+                    q=ti.second,
+                    m=0.5 * (target_q + ti.second - mse),
+                    matrix_mse=mse,
+                    divergence=div,
+                    nonzero_fraction=ti.mass,
+                    residual=(mse + 0.5 * noise) / (2.0 * sample_ratio * delta**2) - 1.0,
+                )
+                calls[0] += 1
+                beat.tick(calls[0], 2.0 * mse, abs(current.residual), delta=delta, atoms=pos.size)
+                return current
+
+            point, used, status, message = solve_delta(
+                evaluate, delta_start=delta_start, warm=warm, delta_lower=delta_lower, tol=tol, max_iter=max_iter
+            )
+            evaluations += used
+            if point is None or not compress or point.delta >= delta_ref:
+                break
+            if point.threshold <= float(s.min()) - 2.0 * point.delta:
+                # Nothing is cut (t below the spectrum): the fixed point depends on the atoms only
+                # through Q* (closed form of _solve_threshold), so finer atoms cannot change it.
+                break
+            # Δ = 0: the compression scale must stay below the solution's δ; redo from there.
+            delta_ref, delta_start, warm = 0.5 * point.delta, point.delta, True
+        if point is None:
+            # Bracketing failed: report the starting point as not converged.
+            point = evaluate(delta_start)
+        return point, evaluations, status, message, (pos, w)
+
+    if wide_contour:
+        point, evaluations, status, message, (pos, w) = solve_passes(_wide_margin(s, delta_start), delta_start, warm)
+    else:
+        point, evaluations, status, message, (pos, w) = solve_passes(None, delta_start, warm)
+        if status != "converged":
+            # Tiny δ next to far atoms (the noiseless exact-recovery branch of a low-rank teacher):
+            # the default right leg of the contour, 3δ from the top atom, loses relative accuracy
+            # (ThresholdContour, right_margin). Redo from where the first solve ended with the wide
+            # leg; taken only on failure, so every point that converged before is unchanged.
+            retry = solve_passes(_wide_margin(s, point.delta), point.delta, True)
+            evaluations += retry[1]
+            if retry[2] == "converged" or abs(retry[0].residual) < abs(point.residual):
+                point, _, status, message, (pos, w) = retry
+                message = f"{message} (wide contour)"
     message = f"{message}; {pos.size} atoms for d = {d}"
     eig = np.zeros(0)
     if with_spectrum:

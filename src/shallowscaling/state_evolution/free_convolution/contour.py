@@ -139,6 +139,13 @@ class ThresholdContour:
         If given (= d), integrate against the mean spectral density of diag(s) + δZ with
         Z ~ GOE(d) to first order in 1/d instead of μ_δ: G is replaced by G + g_1/d with
         g_1(z) = (δ²/2) ω'(z)² G_0''(ω(z)) and ω' = 1/(1 + δ² G_0'(ω)).
+    right_margin : float, optional
+        Distance ≥ δ from the top of the support to the right leg (default δ). The default
+        keeps the horizontal leg short, but when δ is tiny against the top atom s_n, the right
+        leg passes within 3δ of it and ω − s_n, computed as a difference of O(s_n) numbers,
+        loses the relative accuracy the integrands need (|G_0′| ~ 1/(ω − s_n)²): at δ = 2e-6
+        next to s_n = 3.2 the leg's contribution to ``cross`` was wrong in the second digit. A
+        margin of the order of the spread of the atoms keeps the leg where G is smooth.
 
     Notes
     -----
@@ -159,6 +166,7 @@ class ThresholdContour:
         delta: float,
         t_min: float = 0.0,
         goe_size: int | None = None,
+        right_margin: float | None = None,
     ) -> None:
         self.delta = check_real(delta, "delta", "effective noise δ", lower=0.0, lower_inclusive=False)
         self.inv_d = 0.0 if goe_size is None else 1.0 / check_int(goe_size, "goe_size", "GOE dimension d", lower=1)
@@ -169,7 +177,10 @@ class ThresholdContour:
         self.lower = float(self.pos[0]) - 2.0 * d
         self.upper = float(self.pos[-1]) + 2.0 * d
         self.x_a = min(float(t_min), self.lower) - d
-        self.right = self.upper + d
+        margin = d
+        if right_margin is not None:
+            margin = check_real(right_margin, "right_margin", "right-leg distance from the support", lower=d)
+        self.right = self.upper + margin
         length = self.right - self.x_a
         self.height = 0.5 * length + 2.0 * d
         self.mean = float(self.pos @ self.w)
