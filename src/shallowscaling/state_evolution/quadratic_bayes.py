@@ -5,7 +5,8 @@ Bayes-optimal matrix error is given by the scalar fixed point
 
     δ² = (2 mmse_S(δ) + Δ)/(4α),     mmse_S(δ) = δ² − (4π²/3) δ⁴ ∫ μ_δ(x)³ dx,
 
-with α = n/d², μ_δ = μ_{S*} ⊞ σ_δ (semicircle of radius 2δ) and mmse_S the error of the
+with α = n/d², μ_δ = μ_{S*} ⊞ σ_δ (semicircle of radius 2δ; μ_{S*} the empirical law of the s_i,
+or any law given as weighted atoms, such as a family's exact law) and mmse_S the error of the
 optimal rotation-invariant estimator (RIE) of S* from S* + δZ; (4π²/3)∫μ³ is the free Fisher
 information of μ_δ. Predictions: ``matrix_mse`` = mmse_S(δ*) (= ‖Ŝ_BO − S*‖²_F/d) and
 ``excess_risk`` = 2 mmse_S. The δ-equation is the same as the ERM one (mse_S + Δ/2 = 2αδ²), so
