@@ -228,6 +228,7 @@ CLI_CASES = [
     (["predict", "quadratic", *POINT, "--method", "bayes", "--teacher-family", "flat", "--teacher-law", "exact"],
      ["--teacher-law exact", "--teacher-family flat", "wishart"]),
     ([*PREDICT, "--teacher-law", "true"], ["--teacher-law", "invalid choice", "true"]),
+    ([*PREDICT, "--teacher-law", "empirical"], ["--teacher-law empirical", "--method bayes", "erm"]),
 ]  # fmt: skip
 
 

@@ -111,7 +111,8 @@ def add_simulate_verbs(verbs) -> None:
         choices=("empirical", "exact"),
         help="spectral law of the teacher the Bayes-optimal route uses: empirical (default: the law of the d "
         "sampled or given values) or exact (the family's d → ∞ law; --teacher-family wishart, --method bayes). "
-        "Recorded in a teacher_law column for every teacher other than the default power law",
+        "Recorded in a teacher_law column for every teacher other than the default power law (quadratic "
+        "--method bayes only)",
     )
     predict.add_argument(
         "--route",
@@ -285,11 +286,13 @@ def run_predict(args: argparse.Namespace) -> None:
         "width": args.width,
         "normalization": args.normalization,
     }
-    if args.teacher_law == "exact" and (args.model, args.method) != ("quadratic", "bayes"):
+    bayes_quadratic = (args.model, args.method) == ("quadratic", "bayes")
+    if args.teacher_law is not None and not bayes_quadratic:
         raise InputError(
-            f"--teacher-law exact applies to the quadratic --method bayes; got {args.model} --method {args.method}"
+            f"--teacher-law {args.teacher_law} applies to the quadratic --method bayes (ERM uses the teacher's "
+            f"values); got {args.model} --method {args.method}"
         )
-    if args.teacher_law is not None or not spec.is_power_law:
+    if bayes_quadratic and (args.teacher_law is not None or not spec.is_power_law):
         options["teacher_law"] = args.teacher_law or "empirical"
     if args.teacher_law == "exact":
         positions, options["target_weights"] = exact_law_target(spec, args.normalization)

@@ -6,8 +6,8 @@ S* only through its spectrum, so one prediction serves every replicate and ``rep
 ``method="bayes"`` gives the Bayes-optimal error of the same teacher prior: by default the
 empirical law of the teacher's values, or, with ``teacher_law="exact"``, the family's exact
 law (the d → ∞ law of the ``wishart`` teacher, :func:`~shallowscaling.targets.wishart_law`); the
-table then says which in a ``teacher_law`` column (written only for teachers other than the
-study's power law, whose tables keep their columns).
+table then says which in a ``teacher_law`` column (the CLI writes it for quadratic Bayes-optimal
+predictions on teachers other than the study's power law, whose tables keep their columns).
 """
 
 from __future__ import annotations
