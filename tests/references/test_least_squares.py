@@ -22,12 +22,17 @@ def test_closed_forms():
         ols_risk(101, 100, 0.5, exact=True)
 
 
+@pytest.mark.parametrize("teacher", ["power_law", "sparse"])
 @pytest.mark.parametrize("ratio", [1.5, 2.0, 4.0])
-def test_diagonal_se_at_vanishing_lambda_is_ols(ratio):
+def test_diagonal_se_at_vanishing_lambda_is_ols(ratio, teacher):
     # As λ → 0⁺ with n > d nothing is thresholded: (n/d)δ² = Δ + δ², R = δ² = Δd/(n − d), for any
-    # teacher (a sampled power law here). Our diagonal error ‖θ̂ − θ*‖²/d is the same quantity.
+    # teacher (a sampled power law, or ones on 10 % of the coordinates). Our diagonal error
+    # ‖θ̂ − θ*‖²/d is the same quantity.
     d, noise = 400, 0.5
-    theta = np.sqrt(diagonal_variances(d, 1.0)) * np.random.default_rng(1).standard_normal(d)
+    if teacher == "sparse":
+        theta = np.where(np.arange(d) < d // 10, 1.0, 0.0)
+    else:
+        theta = np.sqrt(diagonal_variances(d, 1.0)) * np.random.default_rng(1).standard_normal(d)
     n = int(ratio * d)
     result = solve_diagonal_se(theta, n, 1e-8, noise)
     assert result.converged
