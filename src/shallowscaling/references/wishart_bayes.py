@@ -3,9 +3,10 @@
 Maillard, Troiani, Martin, Krzakala & Zdeborová, "Bayes-optimal learning of an extensive-width
 neural network from quadratically many samples" (NeurIPS 2024), re-derived here independently of
 :mod:`shallowscaling.state_evolution`. Their teacher S* = WWᵀ/√(rd), W ∈ R^{d×r} Gaussian,
-r = κd, and labels y = Tr[S*(xxᵀ − I)]/√d + √Δ ξ with n = αd² samples are exactly our quadratic
-model with the ``wishart`` teacher at ``--normalization paper``; the error is our ``matrix_mse``
-‖Ŝ − S*‖²_F/d (the excess risk is twice it). As d → ∞ the MMSE is mmse(δ*) at the largest root of
+r = κd, and labels y = Tr[S*(xxᵀ − I)]/√d + √Δ ξ (up to terms that vanish as d → ∞) with n = αd²
+samples are our quadratic model with the ``wishart`` teacher at ``--normalization paper``; the
+error is our ``matrix_mse`` ‖Ŝ − S*‖²_F/d (the excess risk is twice it). As d → ∞ the MMSE is
+mmse(δ*) at the largest root of
 
     δ² = (2 mmse(δ) + Δ)/(4α),     mmse(δ) = δ² − (4π²/3) δ⁴ ∫ ρ_δ(x)³ dx,
 
@@ -50,8 +51,9 @@ __all__ = [
 _QUADRATURE_RTOL = 1e-11
 #: Gauss–Legendre orders tried in turn on each support interval.
 _ORDERS = (64, 128, 256, 512, 1024, 2048)
-#: Noiseless descent floor on δ: below, mmse(δ)/δ² equals its δ → 0 limit to ~1e-8 (the spectral
-#: variance of S* is 1, so this is an absolute scale).
+#: Noiseless descent floor on δ (the spectral variance of S* is 1, so an absolute scale): below,
+#: mmse(δ)/δ² equals its δ → 0 limit to ~1e-8 (~1e-5 at κ = 1, where the approach is O(δ)), and an
+#: error mmse(δ*) ≤ δ*² < 1e-8 is reported as perfect recovery.
 _DELTA_FLOOR = 1e-4
 
 
