@@ -223,6 +223,12 @@ CLI_CASES = [
      "cannot be combined"]),
     (["predict", "diagonal", *POINT, "--method", "bayes", "--teacher-family", "flat"], ["--method bayes",
      "power-law Gaussian prior"]),
+    ([*PREDICT, "--teacher-family", "wishart", "--width-ratio", "0.5", "--teacher-law", "exact"],
+     ["--teacher-law exact", "--method bayes", "erm"]),
+    (["predict", "quadratic", *POINT, "--method", "bayes", "--teacher-family", "flat", "--teacher-law", "exact"],
+     ["--teacher-law exact", "--teacher-family flat", "wishart"]),
+    ([*PREDICT, "--teacher-law", "true"], ["--teacher-law", "invalid choice", "true"]),
+    ([*PREDICT, "--teacher-law", "empirical"], ["--teacher-law empirical", "--method bayes", "erm"]),
 ]  # fmt: skip
 
 

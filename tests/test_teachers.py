@@ -44,6 +44,24 @@ def test_wishart_spectrum_two_routes_and_its_mean_square():
     assert np.mean(unit**2) == pytest.approx(1.0, rel=1e-12)
 
 
+@pytest.mark.parametrize("ratio", [0.3, 1.0, 4.0])
+def test_wishart_exact_law_against_its_moments_and_a_large_sample(ratio):
+    # Mass 1, mean √κ exactly (bins keep their means); second moment 1 + κ less the within-bin
+    # variance (O(400⁻²)). Against the sampled spectrum at d = 800: the distribution functions
+    # differ by O(1/d) plus sampling noise, checked at a few points.
+    positions, weights = targets.wishart_law(ratio, 400, "paper")
+    assert weights.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.sum(weights * positions) == pytest.approx(math.sqrt(ratio), rel=1e-9)
+    assert np.sum(weights * positions**2) == pytest.approx(1.0 + ratio, rel=1e-5)
+    if ratio < 1:
+        assert positions[0] == 0.0 and weights[0] == pytest.approx(1.0 - ratio)
+    sample = targets.family_values("wishart", 800, np.random.default_rng(5), width_ratio=ratio, normalization="paper")
+    for x in np.quantile(sample, [0.8, 0.9, 0.97]):
+        assert np.mean(sample <= x) == pytest.approx(np.sum(weights[positions <= x]), abs=0.01)
+    unit, _ = targets.wishart_law(ratio, 400)
+    np.testing.assert_allclose(unit, positions / math.sqrt(1.0 + ratio))
+
+
 def test_default_spec_is_the_power_law_bit_for_bit():
     for model in ("diagonal", "quadratic"):
         plain = draw_teacher(model, 30, 1.0, 5, 2)

@@ -107,6 +107,14 @@ def add_simulate_verbs(verbs) -> None:
         "--method", choices=("erm", "bayes"), default="erm", help="erm (default) or bayes (Bayes-optimal)"
     )
     predict.add_argument(
+        "--teacher-law",
+        choices=("empirical", "exact"),
+        help="spectral law of the teacher the Bayes-optimal route uses: empirical (default: the law of the d "
+        "sampled or given values) or exact (the family's d → ∞ law; --teacher-family wishart, --method bayes). "
+        "Recorded in a teacher_law column for every teacher other than the default power law (quadratic "
+        "--method bayes only)",
+    )
+    predict.add_argument(
         "--route",
         choices=("mc", "deterministic"),
         default="mc",
@@ -262,7 +270,7 @@ def run_fit(args: argparse.Namespace) -> None:
 
 def run_predict(args: argparse.Namespace) -> None:
     from ..io.parquet import write_table
-    from ..tasks.predict import default_target, predict_sweep, targets_from_teacher
+    from ..tasks.predict import default_target, exact_law_target, predict_sweep, targets_from_teacher
 
     lam = _lam_of(args)
     spec = teacher_from_args(args)
@@ -278,7 +286,18 @@ def run_predict(args: argparse.Namespace) -> None:
         "width": args.width,
         "normalization": args.normalization,
     }
-    if args.teacher:
+    bayes_quadratic = (args.model, args.method) == ("quadratic", "bayes")
+    if args.teacher_law is not None and not bayes_quadratic:
+        raise InputError(
+            f"--teacher-law {args.teacher_law} applies to the quadratic --method bayes (ERM uses the teacher's "
+            f"values); got {args.model} --method {args.method}"
+        )
+    if bayes_quadratic and (args.teacher_law is not None or not spec.is_power_law):
+        options["teacher_law"] = args.teacher_law or "empirical"
+    if args.teacher_law == "exact":
+        positions, options["target_weights"] = exact_law_target(spec, args.normalization)
+        targets = [positions]
+    elif args.teacher:
         table = read_input_table(args.teacher, "--teacher", f"teacher {args.model}")
         targets = targets_from_teacher(table, args.model, args.method)
     else:

@@ -5,7 +5,8 @@ Bayes-optimal matrix error is given by the scalar fixed point
 
     δ² = (2 mmse_S(δ) + Δ)/(4α),     mmse_S(δ) = δ² − (4π²/3) δ⁴ ∫ μ_δ(x)³ dx,
 
-with α = n/d², μ_δ = μ_{S*} ⊞ σ_δ (semicircle of radius 2δ) and mmse_S the error of the
+with α = n/d², μ_δ = μ_{S*} ⊞ σ_δ (semicircle of radius 2δ; μ_{S*} the empirical law of the s_i,
+or any law given as weighted atoms, such as a family's exact law) and mmse_S the error of the
 optimal rotation-invariant estimator (RIE) of S* from S* + δZ; (4π²/3)∫μ³ is the free Fisher
 information of μ_δ. Predictions: ``matrix_mse`` = mmse_S(δ*) (= ‖Ŝ_BO − S*‖²_F/d) and
 ``excess_risk`` = 2 mmse_S. The δ-equation is the same as the ERM one (mse_S + Δ/2 = 2αδ²), so
@@ -105,6 +106,8 @@ def solve_quadratic_bayes_se(
     max_iter: int = 100,
     compress: bool = True,
     rel_width: float = 0.02,
+    weights: np.ndarray | None = None,
+    d: int | None = None,
 ) -> QuadraticBayesSEResult:
     """Bayes-optimal error of learning S* (spectrum ``s``) from n quadratic measurements (docs/theory.md §2.3).
 
@@ -125,6 +128,13 @@ def solve_quadratic_bayes_se(
         δ ≥ √(Δ/(4α)) sets the scale), otherwise the exact atoms are used.
     rel_width : float, default 0.02
         Group width of the compression relative to the local smoothing scale.
+    weights : ndarray, optional
+        A spectral law given as weighted atoms: ``s`` are then its positions and ``weights``
+        their masses (normalised to 1), e.g. a family's exact law
+        (:func:`shallowscaling.targets.wishart_law`); ``d`` (for α = n/d²) is then required.
+        Default: the empirical law of the d values ``s``.
+    d : int, optional
+        Input dimension, with ``weights`` only.
 
     Returns
     -------
@@ -145,15 +155,27 @@ def solve_quadratic_bayes_se(
     tol = check_real(tol, "tol", "fixed-point tolerance", lower=0.0, lower_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", "maximum map evaluations", lower=2)
     rel_width = check_real(rel_width, "rel_width", "relative group width", lower=0.0, upper=1.0, lower_inclusive=False)
-    d = s.size
+    if weights is None:
+        if d is not None:
+            raise InputError(f"`d` is given by the {s.size} eigenvalues `s`; pass it only with `weights`; got d = {d}")
+        d = s.size
+        target_q = float(np.mean(s * s))
+    else:
+        if d is None:
+            raise InputError("`weights` (a spectral law as weighted atoms) needs `d` (input dimension, for α = n/d²)")
+        d = check_int(d, "d", "input dimension d", lower=2)
+        try:
+            exact_pos, exact_w = spectral_atoms(s, weights)
+        except ValueError as error:
+            raise InputError(f"`weights` of the atoms `s`: {error}") from None
+        target_q = float(np.sum(exact_w * exact_pos**2))
     sample_ratio = n / d**2
     beat = Heartbeat("solve_quadratic_bayes_se", "fixed_point_residual", d=d, n=n, noise=noise, tol=tol)
-    target_q = float(np.mean(s * s))
     delta_lower = math.sqrt(noise / (4.0 * sample_ratio))
     if compress and noise > 0:
-        pos, w = compress_spectrum(s, delta_lower, rel_width=rel_width)
+        pos, w = compress_spectrum(s, delta_lower, rel_width=rel_width, weights=weights)
     else:
-        pos, w = spectral_atoms(s)
+        pos, w = spectral_atoms(s, weights)
     far = far_field_sums(pos, w)
     cache: dict[float, float] = {}
 

@@ -3,7 +3,11 @@
 ERM predictions (``method="erm"``) use the same finite-d teacher as the simulation: the sampled
 θ* of each replicate (diagonal), or the d eigenvalues s_i of S* (quadratic; the SE depends on
 S* only through its spectrum, so one prediction serves every replicate and ``replicate`` is 0).
-``method="bayes"`` gives the Bayes-optimal error of the same teacher prior.
+``method="bayes"`` gives the Bayes-optimal error of the same teacher prior: by default the
+empirical law of the teacher's values, or, with ``teacher_law="exact"``, the family's exact
+law (the d → ∞ law of the ``wishart`` teacher, :func:`~shallowscaling.targets.wishart_law`); the
+table then says which in a ``teacher_law`` column (the CLI writes it for quadratic Bayes-optimal
+predictions on teachers other than the study's power law, whose tables keep their columns).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pandas as pd
 from .._validation import check_choice, check_int, check_real
 from ..config import n_eff_value
 from ..errors import InputError
-from ..targets import diagonal_variances, power_law_spectrum
+from ..targets import diagonal_variances, power_law_spectrum, wishart_law
 from .problem import TeacherSpec, draw_teacher, se_rng, teacher_values
 from .teacher import teacher_from_table
 
@@ -26,13 +30,17 @@ __all__ = [
     "METHODS",
     "PREDICT_COLUMNS",
     "ROUTES",
+    "TEACHER_LAWS",
     "default_target",
+    "exact_law_target",
     "predict_point",
     "predict_sweep",
     "targets_from_teacher",
 ]
 
 METHODS = ("erm", "bayes")
+#: Which spectral law of the teacher the Bayes-optimal route uses (the ``teacher_law`` column).
+TEACHER_LAWS = ("empirical", "exact")
 ROUTES = ("mc", "deterministic")
 PREDICT_COLUMNS = (
     "model",
@@ -84,14 +92,16 @@ def _solve_erm(model, target, n, lam, noise, *, route, n_draws, mc_rtol, max_dra
     return solve_quadratic_se_deterministic(target, n, lam, noise)
 
 
-def _solve_bayes(model, target, n, noise):
+def _solve_bayes(model, target, n, noise, d, target_weights):
     if model == "diagonal":
         from ..state_evolution.diagonal_bayes import solve_diagonal_bayes_se
 
         return solve_diagonal_bayes_se(target, n, noise)
     from ..state_evolution.quadratic_bayes import solve_quadratic_bayes_se
 
-    return solve_quadratic_bayes_se(target, n, noise)
+    if target_weights is None:
+        return solve_quadratic_bayes_se(target, n, noise)
+    return solve_quadratic_bayes_se(target, n, noise, weights=target_weights, d=d)
 
 
 def predict_point(
@@ -112,13 +122,15 @@ def predict_point(
     width: int | None = None,
     normalization: str = "unit",
     target: np.ndarray | None = None,
+    target_weights: np.ndarray | None = None,
     initial: object = None,
 ) -> tuple[dict, object]:
     """One prediction; returns ``(record, result)`` (the result is the solver's own object).
 
     ``lam="optimal"`` minimises the ERM SE risk over λ (the record's ``lam`` is then λ_opt).
     ``target`` overrides the teacher: θ* (diagonal ERM), the prior variances (diagonal Bayes) or
-    the eigenvalues of S* (quadratic). ``n_draws``, ``mc_rtol`` and ``max_draws`` are those of
+    the eigenvalues of S* (quadratic); with ``target_weights`` (quadratic Bayes only) it is a
+    spectral law as weighted atoms (:func:`exact_law_target`). ``n_draws``, ``mc_rtol`` and ``max_draws`` are those of
     :func:`shallowscaling.state_evolution.quadratic_mc.solve_quadratic_se_mc` (route "mc"):
     K starts at ``n_draws`` and, with ``mc_rtol``, grows until the Monte-Carlo standard error of
     ``matrix_mse`` is at most ``mc_rtol`` times it. With ``lam="optimal"`` the search over λ
@@ -133,13 +145,15 @@ def predict_point(
     noise = check_real(noise, "noise", "label-noise variance Δ", lower=0.0)
     if target is None:
         target = default_target(model, method, d, gamma, seed, replicate, normalization)
+    if target_weights is not None and (model, method) != ("quadratic", "bayes"):
+        raise InputError(f"a teacher law as weighted atoms is for the quadratic --method bayes; got {model} {method}")
     rng = se_rng(d, seed) if model == "quadratic" else None
     options = {
         "route": route, "n_draws": n_draws, "mc_rtol": mc_rtol, "max_draws": max_draws, "width": width, "rng": rng,
         "initial": initial,
     }  # fmt: skip
     if method == "bayes":
-        result = _solve_bayes(model, target, n, noise)
+        result = _solve_bayes(model, target, n, noise, d, target_weights)
         lam_value = math.nan
     elif lam == "optimal":
         from ..state_evolution.optimal import minimize_se_risk_over_lam
@@ -215,6 +229,22 @@ def default_target(
     return draw_teacher(model, d, gamma, seed, replicate, normalization)["theta_star"]
 
 
+def exact_law_target(teacher: TeacherSpec, normalization: str | None = "unit") -> tuple[np.ndarray, np.ndarray]:
+    """The family's exact spectral law of S* as (positions, weights), for the Bayes-optimal route.
+
+    Only the ``wishart`` family has a law other than its values (the sampled eigenvalues
+    fluctuate around the d → ∞ Marchenko–Pastur law); the deterministic families are their own
+    law and a file has none, so they are refused.
+    """
+    if teacher.values is not None or teacher.family != "wishart":
+        name = "--teacher-file" if teacher.values is not None else f"--teacher-family {teacher.family}"
+        raise InputError(
+            f"--teacher-law exact: {name} has no exact law other than its values; allowed with "
+            "--teacher-family wishart (use --teacher-law empirical otherwise)"
+        )
+    return wishart_law(teacher.width_ratio, normalization=normalization or "unit")
+
+
 def targets_from_teacher(table: pd.DataFrame, model: str, method: str) -> list[np.ndarray]:
     """The teachers of a workflow teacher table the SE is evaluated on: θ* of every replicate
     (diagonal ERM), or one target, the prior variances (diagonal Bayes) or the eigenvalues of S*
@@ -233,9 +263,17 @@ def predict_sweep(
     lam: float | str | None,
     seed: int,
     targets: Sequence[np.ndarray],
+    *,
+    teacher_law: str | None = None,
     **options,
 ) -> pd.DataFrame:
-    """Predictions for every n and every target (one per replicate), warm-started along n."""
+    """Predictions for every n and every target (one per replicate), warm-started along n.
+
+    ``teacher_law`` (one of :data:`TEACHER_LAWS`), when given, is recorded in a last column
+    ``teacher_law``; the study's power-law tables are written without it.
+    """
+    if teacher_law is not None:
+        check_choice(teacher_law, "teacher_law", TEACHER_LAWS)
     records = []
     for replicate, target in enumerate(targets):
         previous = None
@@ -244,4 +282,7 @@ def predict_sweep(
                 model, d, gamma, noise, int(n), lam, seed, replicate, target=target, initial=previous, **options
             )
             records.append(record)
-    return pd.DataFrame.from_records(records, columns=list(PREDICT_COLUMNS))
+    frame = pd.DataFrame.from_records(records, columns=list(PREDICT_COLUMNS))
+    if teacher_law is not None:
+        frame["teacher_law"] = teacher_law
+    return frame
