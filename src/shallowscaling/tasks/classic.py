@@ -35,7 +35,10 @@ from ..state_evolution.diagonal import solve_diagonal_se
 from ..state_evolution.diagonal_threshold import diagonal_recovery_threshold
 from .classic_schema import CLASSIC_COLUMNS, classic_rows, finish_table
 
-__all__ = ["CLASSIC_COLUMNS", "CLASSIC_PANELS", "classic_diagonal_table", "classic_table"]
+__all__ = [
+    "CLASSIC_COLUMNS", "CLASSIC_PANELS", "classic_diagonal_table", "classic_table", "dmm_rows", "ols_reference_rows",
+    "ols_rows",
+]  # fmt: skip
 
 #: Panels of each model, in drawing order.
 CLASSIC_PANELS = {
@@ -56,7 +59,8 @@ OLS_REPLICATES = 8
 OLS_TOL = 1e-8
 
 
-def _dmm_panel() -> list[pd.DataFrame]:
+def dmm_rows() -> list[pd.DataFrame]:
+    """Panel ``dmm``: ε_c(n/d) in closed form and located on the noiseless SE at d = DMM_D."""
     ratios = np.linspace(0.02, 0.98, 49)
     reference = classic_rows("diagonal", "dmm", "reference", "noise", 0.0, ratios, [dmm_transition(r) for r in ratios])
     located = [diagonal_recovery_threshold(ratio, DMM_D) for ratio in DMM_RATIOS]
@@ -69,17 +73,18 @@ def _dmm_panel() -> list[pd.DataFrame]:
     return [reference, se]
 
 
-def _ols_reference(ratios: np.ndarray) -> np.ndarray:
-    # Lazy: the reference module is a separate route, and optional until it is merged.
+def ols_reference_rows() -> list[pd.DataFrame]:
+    """Panel ``ols``, reference: the least-squares risk Δd/(n − d) at d = OLS_D."""
+    # Imported here: the reference is a separate route from the SE (references layer).
     from ..references.least_squares import ols_risk
 
-    return np.array([ols_risk(round(r * OLS_D), OLS_D, OLS_NOISE) for r in ratios])
-
-
-def _ols_panel(seed: int) -> list[pd.DataFrame]:
     ratios = np.linspace(1.2, 5.0, 39)
-    reference = classic_rows("diagonal", "ols", "reference", "noise", OLS_NOISE, ratios, _ols_reference(ratios),
-                             d=OLS_D)  # fmt: skip
+    risks = [ols_risk(round(r * OLS_D), OLS_D, OLS_NOISE) for r in ratios]
+    return [classic_rows("diagonal", "ols", "reference", "noise", OLS_NOISE, ratios, risks, d=OLS_D)]
+
+
+def ols_rows(seed: int) -> list[pd.DataFrame]:
+    """Panel ``ols``: the SE at λ = OLS_LAM and LASSO fits at that λ (OLS_REPLICATES each), n > d."""
     theta_star = np.ones(OLS_D)  # at λ → 0⁺ with n > d the risk does not depend on θ*
     se_points = [solve_diagonal_se(theta_star, round(r * OLS_D), OLS_LAM, OLS_NOISE) for r in OLS_RATIOS]
     se = classic_rows(
@@ -104,12 +109,12 @@ def _ols_panel(seed: int) -> list[pd.DataFrame]:
         "diagonal", "ols", "simulation", "noise", OLS_NOISE, OLS_RATIOS, means, y_se=errors, d=OLS_D,
         n_replicates=OLS_REPLICATES, converged=converged, certificate=kkt, certificate_name="kkt_residual",
     )  # fmt: skip
-    return [reference, se, simulation]
+    return [se, simulation]
 
 
 def classic_diagonal_table(seed: int) -> pd.DataFrame:
     """The diagonal Figure 9 table: panels ``dmm`` and ``ols`` (module docstring)."""
-    return finish_table([*_dmm_panel(), *_ols_panel(seed)])
+    return finish_table([*dmm_rows(), *ols_reference_rows(), *ols_rows(seed)])
 
 
 def classic_table(model: str, seed: int) -> pd.DataFrame:
