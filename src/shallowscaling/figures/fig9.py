@@ -31,7 +31,7 @@ PANEL_TITLES: dict[str, tuple[str, str, str, bool, bool]] = {
     "dmm": ("noiseless LASSO transition\n(Donoho, Maleki & Montanari 2009)", "n/d", "largest recovered sparsity ε_c",
             False, False),
     "ols": ("ridgeless limit λ → 0⁺: OLS risk Δd/(n − d)\n(Hastie, Montanari, Rosset & Tibshirani 2022)", "n/d",
-            "excess risk ‖θ̂ − θ*‖²/d", True, True),
+            "excess risk ‖θ̂ − θ*‖²/d", False, True),
     "recovery": ("PSD trace-minimisation threshold\n(Amelunxen, Lotz, McCoy & Tropp 2014)", "rank ratio ρ",
                  "α_c = n/d²", False, False),
     "recovery_fits": ("convex fits at λ → 0⁺ around α_c\n(Amelunxen, Lotz, McCoy & Tropp 2014)", "α = n/d²",
