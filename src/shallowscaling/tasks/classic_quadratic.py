@@ -32,7 +32,10 @@ from ..targets import family_values
 from .classic_schema import classic_rows
 from .problem import TeacherSpec, draw_problem
 
-__all__ = ["classic_quadratic_frames"]
+__all__ = [
+    "classic_quadratic_frames", "interpolation_rows", "recovery_fit_rows", "recovery_se_rows", "reference_rows",
+    "wishart_se_rows",
+]  # fmt: skip
 
 #: ρ of the reference curve and of the SE-located thresholds (SE at d = RECOVERY_SE_D).
 RECOVERY_SE_RATIOS = (0.1, 0.2, 0.5, 0.8, 1.0)
@@ -60,20 +63,38 @@ NOISE_N = (34, 46, 56, 62, 68, 74, 82, 100, 130, 170)
 NOISE_REPLICATES = 5
 
 
-def _recovery_panel() -> list[pd.DataFrame]:
+def reference_rows() -> list[pd.DataFrame]:
+    """The closed forms of every quadratic panel: curves and ``threshold`` rows (references layer)."""
+    # Imported here: the references are a separate route from the SE and the fits.
+    from ..references.least_squares import psd_interpolation_threshold
     from ..references.statistical_dimension import psd_trace_threshold
+    from ..references.wishart_bayes import perfect_recovery_threshold, wishart_bayes_mmse
+
+    ratios, alphas = np.linspace(0.02, 1.0, 50), np.linspace(0.005, 0.7, 70)
+    frames = [classic_rows("quadratic", "recovery", "reference", "noise", 0.0, ratios,
+                           [psd_trace_threshold(r) for r in ratios])]  # fmt: skip
+    frames += [classic_rows("quadratic", "recovery_fits", "threshold", "rank_ratio", rho, psd_trace_threshold(rho), 0.0)
+               for rho in RECOVERY_FIT_RATIOS]  # fmt: skip
+    for kappa in WISHART_RATIOS:
+        frames.append(classic_rows("quadratic", "wishart", "reference", "width_ratio", kappa, alphas,
+                                   [wishart_bayes_mmse(a, kappa, 0.0) for a in alphas]))  # fmt: skip
+        frames.append(classic_rows("quadratic", "wishart", "threshold", "width_ratio", kappa,
+                                   perfect_recovery_threshold(kappa), 0.0))  # fmt: skip
+    frames.append(classic_rows("quadratic", "interpolation", "threshold", "noise", NOISE_NOISE,
+                               psd_interpolation_threshold(NOISE_D), 0.0, d=NOISE_D))  # fmt: skip
+    return frames
+
+
+def recovery_se_rows() -> list[pd.DataFrame]:
+    """Panel ``recovery``: α_c(ρ) located on our noiseless SE at λ → 0⁺ (d = RECOVERY_SE_D)."""
     from ..state_evolution import quadratic_recovery_threshold
 
-    ratios = np.linspace(0.02, 1.0, 50)
-    reference = classic_rows("quadratic", "recovery", "reference", "noise", 0.0, ratios,
-                             [psd_trace_threshold(r) for r in ratios])  # fmt: skip
     located = [quadratic_recovery_threshold(r, RECOVERY_SE_D, tol=RECOVERY_SE_TOL) for r in RECOVERY_SE_RATIOS]
-    se = classic_rows(
+    return [classic_rows(
         "quadratic", "recovery", "se", "noise", 0.0, RECOVERY_SE_RATIOS, [r.threshold for r in located],
         y_se=0.5 * RECOVERY_SE_TOL, d=RECOVERY_SE_D, n_replicates=1, converged=[bool(r.converged) for r in located],
         certificate=RECOVERY_SE_TOL, certificate_name="bracket_tol",
-    )  # fmt: skip
-    return [reference, se]
+    )]  # fmt: skip
 
 
 def _fit_statistics(fits: list, errors: list[float]) -> tuple[float, float, bool, float]:
@@ -82,9 +103,8 @@ def _fit_statistics(fits: list, errors: list[float]) -> tuple[float, float, bool
     return float(np.mean(errors)), sem, all(f.converged for f in fits), max(f.kkt_residual for f in fits)
 
 
-def _recovery_fits_panel(seed: int) -> list[pd.DataFrame]:
-    from ..references.statistical_dimension import psd_trace_threshold
-
+def recovery_fit_rows(seed: int) -> list[pd.DataFrame]:
+    """Panel ``recovery_fits``: the convex estimator at λ = FIT_LAM on flat rank-ρd teachers."""
     d, frames = RECOVERY_FIT_D, []
     for rho in RECOVERY_FIT_RATIOS:
         points = []
@@ -103,19 +123,13 @@ def _recovery_fits_panel(seed: int) -> list[pd.DataFrame]:
             "quadratic", "recovery_fits", "simulation", "rank_ratio", rho, RECOVERY_FIT_ALPHAS, mean, y_se=sem, d=d,
             n_replicates=RECOVERY_FIT_REPLICATES, converged=converged, certificate=kkt, certificate_name="kkt_residual",
         ))  # fmt: skip
-        frames.append(classic_rows("quadratic", "recovery_fits", "threshold", "rank_ratio", rho,
-                                   psd_trace_threshold(rho), 0.0))  # fmt: skip
     return frames
 
 
-def _wishart_panel(seed: int) -> list[pd.DataFrame]:
-    from ..references.wishart_bayes import perfect_recovery_threshold, wishart_bayes_mmse
-
-    alphas = np.linspace(0.005, 0.7, 70)
+def wishart_se_rows(seed: int) -> list[pd.DataFrame]:
+    """Panel ``wishart``: our Bayes-optimal SE at Δ = 0 for one drawn Wishart spectrum per κ (raw scale)."""
     frames = []
     for kappa in WISHART_RATIOS:
-        frames.append(classic_rows("quadratic", "wishart", "reference", "width_ratio", kappa, alphas,
-                                   [wishart_bayes_mmse(a, kappa, 0.0) for a in alphas]))  # fmt: skip
         rng = make_rng(seed, "classic-wishart", WISHART_D, format_float(kappa))
         spectrum = family_values("wishart", WISHART_D, rng, width_ratio=kappa, normalization="paper")
         points = [solve_quadratic_bayes_se(spectrum, round(a * WISHART_D**2), 0.0) for a in WISHART_ALPHAS]
@@ -124,14 +138,11 @@ def _wishart_panel(seed: int) -> list[pd.DataFrame]:
             [p.matrix_mse for p in points], d=WISHART_D, n_replicates=1, converged=[p.converged for p in points],
             certificate=[p.fixed_point_residual for p in points], certificate_name="fixed_point_residual",
         ))  # fmt: skip
-        frames.append(classic_rows("quadratic", "wishart", "threshold", "width_ratio", kappa,
-                                   perfect_recovery_threshold(kappa), 0.0))  # fmt: skip
     return frames
 
 
-def _interpolation_panel(seed: int) -> list[pd.DataFrame]:
-    from ..references.least_squares import psd_interpolation_threshold
-
+def interpolation_rows(seed: int) -> list[pd.DataFrame]:
+    """Panel ``interpolation``: convex fits of pure noise (S* = 0, Δ = NOISE_NOISE) at λ = FIT_LAM."""
     d, zero, points = NOISE_D, np.zeros((NOISE_D, NOISE_D)), []
     for n in NOISE_N:
         fits, errors = [], []
@@ -142,15 +153,12 @@ def _interpolation_panel(seed: int) -> list[pd.DataFrame]:
             errors.append(float(np.sum(fit.s**2) / d))  # = ‖Ŝ − S*‖²_F/d, S* = 0
         points.append(_fit_statistics(fits, errors))
     mean, sem, converged, kkt = (list(column) for column in zip(*points, strict=True))
-    return [
-        classic_rows("quadratic", "interpolation", "simulation", "noise", NOISE_NOISE, NOISE_N, mean, y_se=sem, d=d,
-                     n_replicates=NOISE_REPLICATES, converged=converged, certificate=kkt,
-                     certificate_name="kkt_residual"),
-        classic_rows("quadratic", "interpolation", "threshold", "noise", NOISE_NOISE,
-                     psd_interpolation_threshold(d), 0.0, d=d),
-    ]  # fmt: skip
+    return [classic_rows("quadratic", "interpolation", "simulation", "noise", NOISE_NOISE, NOISE_N, mean, y_se=sem,
+                         d=d, n_replicates=NOISE_REPLICATES, converged=converged, certificate=kkt,
+                         certificate_name="kkt_residual")]  # fmt: skip
 
 
 def classic_quadratic_frames(seed: int) -> list[pd.DataFrame]:
-    """Every row of the quadratic Figure 9 table, panel by panel (module docstring)."""
-    return [*_recovery_panel(), *_recovery_fits_panel(seed), *_wishart_panel(seed), *_interpolation_panel(seed)]
+    """Every row of the quadratic Figure 9 table (module docstring): closed forms, SE, fits."""
+    return [*reference_rows(), *recovery_se_rows(), *recovery_fit_rows(seed), *wishart_se_rows(seed),
+            *interpolation_rows(seed)]  # fmt: skip
