@@ -32,6 +32,7 @@ include: "workflow/rules/predict.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/spectra.smk"
 include: "workflow/rules/scaling.smk"
+include: "workflow/rules/classic.smk"
 
 
 rule all:

@@ -25,6 +25,7 @@ from shallowscaling.figures.decomposition import draw_fig6
 from shallowscaling.figures.fig1 import draw_fig1, draw_fig4
 from shallowscaling.figures.fig2 import draw_fig2
 from shallowscaling.figures.fig3 import draw_fig3
+from shallowscaling.figures.fig9 import draw_fig9
 from shallowscaling.figures.htsr import draw_fig7
 from shallowscaling.figures.pruning import draw_fig8
 
@@ -46,6 +47,7 @@ def figures(tables: Path, weak_lam_exponent: float):
             "fig6": (f"spectra_{model}.parquet", lambda t, m=model: draw_fig6(t, m, weak_lam_exponent)),
             "fig7": (f"spectra_{model}.parquet", lambda t, m=model: draw_fig7(t, m)),
             "fig8": (f"pruning_{model}.parquet", lambda t, m=model: draw_fig8(t, m)),
+            "fig9": (f"classic_{model}.parquet", lambda t, m=model: draw_fig9(t, m)),
         }
         for name, (table, build) in builders.items():
             path = tables / table

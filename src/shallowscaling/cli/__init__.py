@@ -4,11 +4,12 @@ Verbs: ``fit`` and ``predict`` (one point, or a job of the workflow with ``--out
 ``spectrum`` (heavy-tail diagnostics of any weight file), ``plan`` (jobs, core-hours and peak
 memory of a study before it is submitted), ``verify`` (check a results folder, repair it for a
 rebuild), and the workflow's own ``teacher``, ``aggregate``,
-``exponents`` and ``figure``. ``--json`` prints one JSON object on stdout; logs go to stderr.
+``exponents``, ``classic`` and ``figure``. ``--json`` prints one JSON object on stdout; logs go to stderr.
 This package parses and prints, nothing else: the work is done in :mod:`shallowscaling.tasks`.
 
 One module per verb group: :mod:`.simulate` (fit, predict, teacher, aggregate), :mod:`.spectra`
-(spectrum, spectra, prune, collect), :mod:`.scaling` (exponents), :mod:`.plan`, :mod:`.figure`, :mod:`.verify`;
+(spectrum, spectra, prune, collect), :mod:`.scaling` (exponents), :mod:`.classic`, :mod:`.plan`, :mod:`.figure`,
+:mod:`.verify`;
 :mod:`._args` holds the argument types and shared flags, :mod:`._common` the helpers every verb uses.
 """
 
@@ -25,6 +26,7 @@ from ..errors import ConvergenceWarning, InputError
 from ..progress import LOGGER as PROGRESS_LOGGER
 from ..progress import heartbeat_interval
 from ._args import Parser
+from .classic import add_classic_verb, run_classic
 from .figure import add_figure_verb, run_figure
 from .plan import add_plan_verb, run_plan
 from .scaling import add_scaling_verbs, run_exponents
@@ -50,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulate_verbs(verbs)
     add_spectral_verbs(verbs)
     add_scaling_verbs(verbs)
+    add_classic_verb(verbs)
     add_plan_verb(verbs)
     add_figure_verb(verbs)
     add_verify_verb(verbs)
@@ -68,6 +71,7 @@ RUNNERS = {
     "prune": run_prune,
     "collect": run_collect,
     "exponents": run_exponents,
+    "classic": run_classic,
     "plan": run_plan,
     "verify": run_verify,
     "summary": run_summary,

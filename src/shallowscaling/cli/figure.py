@@ -17,7 +17,9 @@ def add_figure_verb(verbs) -> None:
     """``figure``: one paper figure from its table."""
     figure = verbs.add_parser("figure", help="draw a paper figure from its table (workflow job)")
     figure.add_argument(
-        "name", choices=("fig3", *SPECTRAL_FIGURES, *SCALING_FIGURES), help="which figure (named after the paper's)"
+        "name",
+        choices=("fig3", *SPECTRAL_FIGURES, *SCALING_FIGURES, "fig9"),
+        help="which figure (named after the paper's; fig9: the classic results, from the classic table)",
     )
     figure.add_argument("--model", choices=("diagonal", "quadratic"), required=True)
     figure.add_argument("--table", required=True, help="the aggregated Parquet table")
@@ -42,6 +44,10 @@ def run_figure(args: argparse.Namespace) -> None:
         from ..figures.fig1 import draw_fig1, draw_fig4
 
         fig = (draw_fig1 if args.name == "fig1" else draw_fig4)(table, args.model)
+    elif args.name == "fig9":
+        from ..figures.fig9 import draw_fig9
+
+        fig = draw_fig9(table, args.model)
     elif args.name == "fig5":
         fig = draw_fig3(table, args.model, figure_label="Figure 5 (Figure 3 at Δ = 0)")
     else:

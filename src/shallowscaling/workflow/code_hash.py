@@ -55,6 +55,8 @@ RULES = {
     "prune": (*_IO, _P + "io.weights", _P + "tasks.pruning"),  # + the quadratic refit's estimator
     "collect_pruning": _IO,
     "collect_spectral_table": _IO,
+    "classic_table": (*_IO, _P + "tasks.classic"),
+    "figure_fig9": (*_FIGURE, _P + "figures.fig9"),
 }
 #: The module that draws each spectral figure (``figure_spectral``'s wildcard `figure`).
 SPECTRAL_FIGURES = {

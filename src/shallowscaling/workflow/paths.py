@@ -124,4 +124,6 @@ RULE_OUTPUTS: dict[str, dict[str, str]] = {
     "figure_fig4": _figure("fig4"),
     "aggregate_fig5": {"table": template(PATHS["table"], table="fig5")},
     "figure_fig5": _figure("fig5"),
+    "classic_table": {"table": template(PATHS["table"], table="classic")},
+    "figure_fig9": _figure("fig9"),
 }

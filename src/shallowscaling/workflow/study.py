@@ -40,6 +40,7 @@ __all__ = [
     "WILDCARD_CONSTRAINTS",
     "StudyPoint",
     "all_targets",
+    "classic_targets",
     "exponent_fit_files",
     "fig2_files",
     "fig5_files",
@@ -216,10 +217,15 @@ def _figure_files(names: Iterable[str], models: Iterable[str]) -> list[str]:
     ]
 
 
+def classic_targets(config: Mapping[str, Any]) -> list[str]:
+    """Figure 9 (the classic results reproduced) of each model in ``figures.classic``."""
+    return _figure_files(["fig9"], config["figures"]["classic"])
+
+
 def all_targets(config: Mapping[str, Any]) -> list[str]:
-    """The study's targets (`rule all`): Figure 3, the spectral figures, the scaling figures and tables."""
+    """The study's targets (`rule all`): Figures 3 and 9, the spectral and scaling figures, the tables."""
     fig3 = [f for model in MODELS for f in _figure_files(["fig3"], [model])]
-    return fig3 + spectral_targets(config) + scaling_targets(config)
+    return fig3 + spectral_targets(config) + scaling_targets(config) + classic_targets(config)
 
 
 def tail_points(config: Mapping[str, Any]) -> list[tuple]:
@@ -437,6 +443,8 @@ def rule_inputs(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, An
     if rule in ("figure_fig3", "figure_fig5"):
         table = rule.removeprefix("figure_")
         return {"table": [fill_template(PATHS["table"], {"table": table, "model": _get(w, "model")})]}
+    if rule == "figure_fig9":
+        return {"table": [fill_template(PATHS["table"], {"table": "classic", "model": _get(w, "model")})]}
     if rule in ("figure_fig1", "figure_fig4"):
         return {"table": [PATHS["heatmap"]]}
     if rule == "scaling_heatmap":
