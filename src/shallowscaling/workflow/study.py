@@ -30,7 +30,7 @@ from .paths import (
     fill_template,
     template,
 )
-from .teachers import DATA_GAMMA, gamma_tag, is_power_law, tag_gamma, teacher_input, teacher_tags
+from .teachers import DATA_GAMMA, gamma_tag, is_power_law, tag_gamma, teacher_input, teacher_section, teacher_tags
 
 __all__ = [
     "BENCHMARKS",
@@ -53,6 +53,7 @@ __all__ = [
     "scaling_se_files",
     "scaling_targets",
     "se_files",
+    "source_files",
     "spectra_files",
     "spectral_targets",
     "stem",
@@ -481,6 +482,11 @@ def rule_inputs(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, An
     if rule == "all":
         return {"targets": all_targets(config)}
     return {}
+
+
+def source_files(config: Mapping[str, Any]) -> set[str]:
+    """The files the study reads and no rule writes: the models' teacher files."""
+    return {teacher_section(config, model)["file"] for model in MODELS} - {None}
 
 
 def figure_table(wildcards: Mapping[str, Any] | Any) -> str:
