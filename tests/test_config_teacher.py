@@ -30,8 +30,11 @@ def _checked(config: dict) -> dict:
 
 
 def _with(base: dict, model: str, teacher: dict, **keys) -> dict:
+    """`base` with a model's teacher and keys; the diagonal Bayes curve off (power law only) unless `se` is given."""
     config = copy.deepcopy(base)
     config[model]["teacher"] = teacher
+    if model == "diagonal":
+        config[model]["se"] = {**config[model]["se"], "bayes": False}
     config[model].update(keys)
     return config
 
@@ -77,6 +80,12 @@ def test_each_family_has_its_own_tag(base: dict, model: str, teacher: dict, tag:
             ["diagonal.gamma: [1.0, 2.0]", "flat teacher has no γ", "one value"],
         ),
         ("diagonal", {"file": "x.npy"}, {}, ["diagonal.teacher.family: power_law", "exclusive", "family: null"]),
+        (
+            "diagonal",
+            {"family": "flat"},
+            {"se": {"num": 40, "bayes": True, "optimal_lam": True}},
+            ["diagonal.se.bayes: true", "power-law Gaussian prior", "false is allowed with a flat teacher"],
+        ),
     ],
 )
 def test_bad_teacher_names_key_value_and_allowed(base: dict, model, teacher, keys, fragments) -> None:

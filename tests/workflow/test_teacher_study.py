@@ -26,7 +26,8 @@ TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 DEFAULT_OUTPUTS = "6ba8cf1469a5216d372eb691e719da979b245b42554ac33981bd358db0ee685a"
 TINY_OUTPUTS = "e8122b1b70b7d7140ec920d767f15fe7e74c78420924fa37d705b23e6b569502"
 DEFAULT_COMMANDS = "502ac40360b949a89deb0fad042d13c235ceb50ea0ad8211f09232fa08f72f50"
-SPARSE = {"diagonal": {"teacher": {"family": "sparse", "sparsity": 0.2}}}
+# The diagonal Bayes-optimal error needs the power law's Gaussian prior: off for another teacher.
+SPARSE = {"diagonal": {"teacher": {"family": "sparse", "sparsity": 0.2}, "se": {"bayes": False}}}
 FIT_SE_RULES = ("fit", "state_evolution", "bayes_optimal", "optimal_lam")
 
 
@@ -63,7 +64,8 @@ def test_a_sparse_study_names_its_teacher_and_leaves_the_quadratic_study_alone(t
     for n in (6, 20, 66):
         assert f"results/fits/diagonal/lasso/d20_sparse0.2_noise0.5_lexp-1_n{n}.parquet" in sparse
     assert "results/se/diagonal/d30_sparse0.2_noise0.5_lexp0.5.parquet" in sparse
-    assert "results/se/diagonal/bayes/d30_sparse0.2_noise0.5.parquet" in sparse
+    assert "results/se/diagonal/optimal/d30_sparse0.2_noise0.5.parquet" in sparse
+    assert not [f for f in sparse if f.startswith("results/se/diagonal/bayes/d30_")]
     # No teacher table (fit and SE draw the family themselves), no spectral stage for this model.
     assert not [f for f in sparse if "sparse" in f and ("teachers/" in f or "spectra/" in f or "densities/" in f)]
     assert not [f for f in sparse if re.search(r"fig[2678]_diagonal", f)]
@@ -128,6 +130,8 @@ def test_the_commands_pass_the_teacher_flags(tmp_path: Path) -> None:
     assert len(with_file) > 0
     for command in with_file:
         assert f" --teacher-file {tmp_path / 'eigenvalues.npy'} " in command and " --gamma 1 " in command, command
+    assert "figure fig3 --model diagonal --teacher 'sparse teacher, ε = 0.2' --table" in "\n".join(commands)
+    assert "figure fig3 --model quadratic --teacher 'teacher file eigenvalues.npy' --table" in "\n".join(commands)
     # The Δ = 0 sweep of Figure 5 keeps the power law's teacher table.
     assert any("--teacher results/teachers/diagonal/d20_gamma1.parquet" in c for c in commands)
 

@@ -13,7 +13,13 @@ from shallowscaling.workflow import study
 from shallowscaling.workflow.plan import JobResources
 from shallowscaling.workflow.resources import RUNTIME_FLOOR_MIN
 from shallowscaling.workflow.study import BENCHMARKS, LOGS, PATHS, template
-from shallowscaling.workflow.teachers import TEACHER_TAG, check_teacher_config, tag_gamma, teacher_command
+from shallowscaling.workflow.teachers import (
+    TEACHER_TAG,
+    check_teacher_config,
+    tag_gamma,
+    teacher_command,
+    teacher_label,
+)
 
 # A Snakemake killed by `kill -9` (or a crash, a lost session) leaves its lock in .snakemake/locks/;
 # the main process removes such a lock when no other run of this workflow is alive in the folder,
@@ -191,6 +197,12 @@ def gamma_flag(wildcards):
 def teacher_flags(wildcards, input):
     """`--teacher TABLE` for the power law; `--teacher-family ...` or `--teacher-file FILE` otherwise."""
     return teacher_command(config, wildcards.model, wildcards.teacher, input.teacher)[1]
+
+
+def teacher_label_flag(wildcards):
+    """` --teacher LABEL` of Figure 3 for a teacher other than the power law, else nothing."""
+    label = teacher_label(config, wildcards.model)
+    return "" if label is None else " --teacher " + shlex.quote(label)
 
 
 def power_law_gamma(wildcards):

@@ -37,6 +37,7 @@ __all__ = [
     "tag_gamma",
     "teacher_command",
     "teacher_input",
+    "teacher_label",
     "teacher_section",
     "teacher_tags",
 ]
@@ -92,6 +93,11 @@ def _check_model(config: Mapping[str, Any], model: str) -> None:
         raise ConfigError(
             f"{model}.gamma: {gammas}; a {family or 'file'} teacher has no γ: one value is allowed (unused)"
         )
+    if model == "diagonal" and config[model]["se"]["bayes"]:
+        raise ConfigError(
+            f"diagonal.se.bayes: true; the diagonal Bayes-optimal error needs the power-law Gaussian prior: "
+            f"false is allowed with a {family or 'file'} teacher"
+        )
     if path is not None:
         _check_file(config, model, path)
 
@@ -145,6 +151,19 @@ def _digest(path: str) -> str:
 def _cached_digest(path: str, mtime_ns: int, size: int) -> str:
     # Keyed by mtime and size too: a file rewritten during a session is hashed again.
     return teacher_file_digest(path)
+
+
+def teacher_label(config: Mapping[str, Any], model: str) -> str | None:
+    """How a figure names the model's teacher: None for the power law (the figure prints γ)."""
+    teacher = teacher_section(config, model)
+    if teacher["file"] is not None:
+        return f"teacher file {os.path.basename(teacher['file'])}"
+    symbol = {"sparse": "ε", "wishart": "κ"}.get(teacher["family"])
+    if teacher["family"] == "power_law":
+        return None
+    if symbol is None:
+        return f"{teacher['family']} teacher"
+    return f"{teacher['family']} teacher, {symbol} = {teacher[_PARAMETER[teacher['family']]]:g}"
 
 
 def teacher_input(config: Mapping[str, Any], model: str, tag: str) -> list[str]:
