@@ -16,7 +16,7 @@ import yaml
 from shallowscaling.config import load_config
 from shallowscaling.workflow import dag, study
 from shallowscaling.workflow.paths import RULE_OUTPUTS
-from shallowscaling.workflow.teachers import check_teacher_config
+from shallowscaling.workflow.teachers import check_teacher_config, teacher_command
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
@@ -139,3 +139,27 @@ def test_the_commands_pass_the_teacher_flags(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_default_study_keeps_its_commands(tmp_path: Path) -> None:
     assert _sha256(_dry_run(tmp_path)) == DEFAULT_COMMANDS
+
+
+@pytest.mark.parametrize(
+    ("teacher", "tag", "flags"),
+    [
+        ({"family": "power_law"}, "gamma0.75", ("--gamma 0.75", "--teacher TABLE")),
+        (
+            {"family": "sparse", "sparsity": 0.05},
+            "sparse0.05",
+            ("--gamma 1", "--teacher-family sparse --sparsity 0.05"),
+        ),
+        (
+            {"family": "wishart", "width_ratio": 2.0},
+            "wishart2",
+            ("--gamma 1", "--teacher-family wishart --width-ratio 2"),
+        ),
+        ({"family": "flat"}, "flat", ("--gamma 1", "--teacher-family flat")),
+        ({"family": None, "file": "a b.npy"}, "file-0123456789ab", ("--gamma 1", "--teacher-file 'a b.npy'")),
+    ],
+)
+def test_each_teacher_has_its_flags(teacher: dict, tag: str, flags: tuple[str, str]) -> None:
+    config = {"quadratic": {"teacher": teacher}}
+    source = "a b.npy" if tag.startswith("file-") else "TABLE"
+    assert teacher_command(config, "quadratic", tag, source) == flags

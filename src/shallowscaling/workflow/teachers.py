@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -183,7 +184,7 @@ def teacher_command(config: Mapping[str, Any], model: str, tag: str, teacher_fil
         return f"--gamma {format_float(gamma)}", f"--teacher {teacher_file}"
     data_gamma = f"--gamma {format_float(DATA_GAMMA)}"
     if tag.startswith("file-"):
-        return data_gamma, f"--teacher-file {teacher_file}"
+        return data_gamma, f"--teacher-file {shlex.quote(teacher_file)}"
     teacher = teacher_section(config, model)
     flags = f"--teacher-family {teacher['family']}"
     parameter = _PARAMETER.get(teacher["family"])
