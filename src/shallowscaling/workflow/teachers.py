@@ -78,8 +78,7 @@ def _check_model(config: Mapping[str, Any], model: str) -> None:
         )
     if path is None and family is None:
         raise ConfigError(f"{key}.family: null; one of {', '.join(_NAMED)} is allowed (null only with {key}.file)")
-    for name in ("sparsity", "width_ratio"):
-        wanted = next(f for f, p in _PARAMETER.items() if p == name)
+    for wanted, name in _PARAMETER.items():
         if section[name] is not None and family != wanted:
             raise ConfigError(f"{key}.{name}: {section[name]:g} applies to family {wanted} only; got family {family}")
         if family == wanted and section[name] is None:
