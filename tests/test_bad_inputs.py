@@ -115,6 +115,8 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     [
         ("spectra:\n  weak_lam_exponent: .nan\n", "spectra.weak_lam_exponent: nan"),
         ("diagonal:\n  gamma: [1.0]\n  gamma: [2.0]\n", "diagonal.gamma: key given twice"),
+        ("diagonal:\n  teacher: {family: sparse}\n", "diagonal.teacher.sparsity: null; family sparse needs"),
+        ("quadratic:\n  teacher: {family: null, file: none.npy}\n", "quadratic.d: [20, 40, 80]; a quadratic.teacher"),
         ("__use_yte__: true\nseed: 1\n", "__use_yte__ is not allowed"),
     ],
 )

@@ -67,6 +67,7 @@ FIGURES = {
     "fig4": lambda tables: draw_fig4(_heatmap(0.0), "diagonal"),
     "fig3": lambda tables: draw_fig3(_risk_table(0.5), "diagonal"),
     "fig5": lambda tables: draw_fig3(_risk_table(0.0), "diagonal", figure_label="Figure 5 (Figure 3 at Δ = 0)"),
+    "fig3_sparse": lambda tables: draw_fig3(_risk_table(0.5), "diagonal", teacher="sparse teacher, ε = 0.2"),
     "fig2": lambda tables: draw_fig2(tables[1], "quadratic"),
     "fig6": lambda tables: draw_fig6(tables[0], "quadratic", -1.0),
     "fig7": lambda tables: draw_fig7(tables[0], "quadratic"),
@@ -81,6 +82,18 @@ def test_figure_has_no_layout_problem(tables, name: str) -> None:
     problems = layout_problems(fig)
     plt.close(fig)
     assert problems == []
+
+
+def test_fig3_of_another_teacher_prints_it_and_no_power_law_rates() -> None:
+    fig = draw_fig3(_risk_table(0.5), "diagonal", teacher="sparse teacher, ε = 0.2")
+    texts = [fig.axes[0].get_ylabel(), fig._suptitle.get_text(), *(t.get_text() for t in fig.legends[0].texts)]
+    plain = draw_fig3(_risk_table(0.5), "diagonal")
+    plain_texts = [plain.axes[0].get_ylabel(), plain._suptitle.get_text()]
+    plt.close(fig)
+    plt.close(plain)
+    assert "sparse teacher, ε = 0.2, Δ = 0.5" in texts[0] and "γ" not in texts[0]
+    assert not [t for t in texts if "rates" in t]
+    assert f"γ = {GAMMA:g}" in plain_texts[0] and "rates (dotted)" in plain_texts[1]
 
 
 def test_helper_reports_an_overlapping_label(tables) -> None:

@@ -89,8 +89,8 @@ def test_every_output_matches_back_to_its_rule_and_wildcards() -> None:
 def test_benchmark_files_are_matched_by_the_path_table() -> None:
     patterns = benchmark_patterns()
     assert list(patterns) == list(study.BENCHMARKS)
-    wildcards = {"model": "quadratic", "estimator": "convex", "d": "80", "gamma": "1", "noise": "0.5",
-                 "lam_exponent": "-1", "n": "1283"}  # fmt: skip
+    wildcards = {"model": "quadratic", "estimator": "convex", "d": "80", "teacher": "gamma1", "gamma": "1",
+                 "noise": "0.5", "lam_exponent": "-1", "n": "1283"}  # fmt: skip
     for rule, template in study.BENCHMARKS.items():
         names = re.findall(r"\{(\w+)\}", template)
         path = study.template(template, **{k: wildcards[k] for k in names})

@@ -6,13 +6,20 @@ import shlex
 import sys
 from pathlib import Path
 
-from shallowscaling.config import check_cuda, fit_workers, se_n_grid, uses_cuda, validate_config
+from shallowscaling.config import check_cuda, fit_workers, format_float, se_n_grid, uses_cuda, validate_config
 from shallowscaling.errors import ConfigError
 from shallowscaling.tasks.exponents import check_scaling_config
 from shallowscaling.workflow import study
 from shallowscaling.workflow.plan import JobResources
 from shallowscaling.workflow.resources import RUNTIME_FLOOR_MIN
 from shallowscaling.workflow.study import BENCHMARKS, LOGS, PATHS, template
+from shallowscaling.workflow.teachers import (
+    TEACHER_TAG,
+    check_teacher_config,
+    tag_gamma,
+    teacher_command,
+    teacher_label,
+)
 
 # A Snakemake killed by `kill -9` (or a crash, a lost session) leaves its lock in .snakemake/locks/;
 # the main process removes such a lock when no other run of this workflow is alive in the folder,
@@ -26,6 +33,7 @@ if workflow.is_main_process:
 # Fail before any job runs, in one line naming the key, the value and what is allowed.
 try:
     config.update(validate_config(config))
+    check_teacher_config(config)
 except ConfigError as error:
     sys.exit(f"shallowscaling: config error: {error}")
 
@@ -86,6 +94,7 @@ wildcard_constraints:
     gamma=FLOAT,
     noise=FLOAT,
     lam_exponent=FLOAT,
+    teacher=TEACHER_TAG,
 
 
 # Code hashes: each rule's `code` param hashes the import closure of the modules its verb runs
@@ -177,6 +186,31 @@ def quadratic_se_flags(wildcards):
     return (
         f"--route {se['route']} --n-draws {se['n_draws']} --mc-rtol {se['mc_rtol']} --max-draws {se['max_draws']}"
     )
+
+
+def gamma_flag(wildcards):
+    """`--gamma γ` of a fit or predict job: the power law's, or the γ that keys the data stream of
+    another teacher (shallowscaling.workflow.teachers)."""
+    return teacher_command(config, wildcards.model, wildcards.teacher, "")[0]
+
+
+def teacher_flags(wildcards, input):
+    """`--teacher TABLE` for the power law; `--teacher-family ...` or `--teacher-file FILE` otherwise."""
+    return teacher_command(config, wildcards.model, wildcards.teacher, input.teacher)[1]
+
+
+def teacher_label_flag(wildcards):
+    """` --teacher LABEL` of Figure 3 for a teacher other than the power law, else nothing."""
+    label = teacher_label(config, wildcards.model)
+    return "" if label is None else " --teacher " + shlex.quote(label)
+
+
+def power_law_gamma(wildcards):
+    """γ of a spectral job: these read the power-law teacher table, the only teacher they get."""
+    gamma = tag_gamma(wildcards.teacher)
+    if gamma is None:
+        raise ValueError(f"the spectral stage runs power-law teachers only; got {wildcards.teacher}")
+    return format_float(gamma)
 
 
 def width_flag(wildcards):

@@ -37,7 +37,9 @@ rule figure_fig3:
         runtime=rule_runtime("figure_fig3"),
     params:
         dpi=config["figures"]["dpi"],
+        # Empty for the power law (the study's command, unchanged), else " --teacher LABEL".
+        teacher=teacher_label_flag,
         code=rule_code("figure_fig3"),
     shell:
-        "python -m shallowscaling figure fig3 --model {wildcards.model} --table {input}"
+        "python -m shallowscaling figure fig3 --model {wildcards.model}{params.teacher} --table {input}"
         " --output {output.pdf} {output.png} --dpi {params.dpi} 2> {log}"

@@ -3,7 +3,7 @@
 
 rule state_evolution:
     input:
-        teacher=PATHS["teacher"],
+        teacher=rule_input("state_evolution", "teacher"),
     output:
         PATHS["se"],
     log:
@@ -19,20 +19,22 @@ rule state_evolution:
         ),
         se=quadratic_se_flags,
         seed=config["seed"],
+        gamma=gamma_flag,
+        teacher=teacher_flags,
         code=rule_code("state_evolution"),
     threads: 1
     shell:
         THREADS_ENV + (
             " python -m shallowscaling predict {wildcards.model} --d {wildcards.d}"
-            " --gamma {wildcards.gamma} --noise {wildcards.noise} --lam-exponent {wildcards.lam_exponent}"
+            " {params.gamma} --noise {wildcards.noise} --lam-exponent {wildcards.lam_exponent}"
             " --n {params.n} {params.se} --seed {params.seed}"
-            " --teacher {input.teacher} --output {output} 2> {log}"
+            " {params.teacher} --output {output} 2> {log}"
         )
 
 
 rule bayes_optimal:
     input:
-        teacher=PATHS["teacher"],
+        teacher=rule_input("bayes_optimal", "teacher"),
     output:
         PATHS["bayes"],
     log:
@@ -47,19 +49,21 @@ rule bayes_optimal:
             map(str, se_n_grid(w.model, int(w.d), config[w.model]["n_eff_exponent"], config[w.model]["se"]["num"]))
         ),
         seed=config["seed"],
+        gamma=gamma_flag,
+        teacher=teacher_flags,
         code=rule_code("bayes_optimal"),
     threads: 1
     shell:
         THREADS_ENV + (
             " python -m shallowscaling predict {wildcards.model} --method bayes --d {wildcards.d}"
-            " --gamma {wildcards.gamma} --noise {wildcards.noise} --n {params.n} --seed {params.seed}"
-            " --teacher {input.teacher} --output {output} 2> {log}"
+            " {params.gamma} --noise {wildcards.noise} --n {params.n} --seed {params.seed}"
+            " {params.teacher} --output {output} 2> {log}"
         )
 
 
 rule optimal_lam:
     input:
-        teacher=PATHS["teacher"],
+        teacher=rule_input("optimal_lam", "teacher"),
     output:
         PATHS["optimal"],
     log:
@@ -75,11 +79,13 @@ rule optimal_lam:
         ),
         se=quadratic_se_flags,
         seed=config["seed"],
+        gamma=gamma_flag,
+        teacher=teacher_flags,
         code=rule_code("optimal_lam"),
     threads: 1
     shell:
         THREADS_ENV + (
             " python -m shallowscaling predict {wildcards.model} --lam optimal --d {wildcards.d}"
-            " --gamma {wildcards.gamma} --noise {wildcards.noise} --n {params.n} {params.se} --seed {params.seed}"
-            " --teacher {input.teacher} --output {output} 2> {log}"
+            " {params.gamma} --noise {wildcards.noise} --n {params.n} {params.se} --seed {params.seed}"
+            " {params.teacher} --output {output} 2> {log}"
         )

@@ -13,13 +13,14 @@ rule teacher:
         seed=config["seed"],
         replicates=lambda w: config[w.model]["replicates"],
         normalization=config["normalization"],
+        gamma=power_law_gamma,
         code=rule_code("teacher"),
     # The Haar basis is a QR of a d×d Gaussian: one BLAS thread, as everywhere, so that its bits do
     # not depend on the cores of the machine that runs the job.
     threads: 1
     shell:
         THREADS_ENV + (
-            " python -m shallowscaling teacher {wildcards.model} --d {wildcards.d} --gamma {wildcards.gamma}"
+            " python -m shallowscaling teacher {wildcards.model} --d {wildcards.d} --gamma {params.gamma}"
             " --seed {params.seed} --replicates {params.replicates} --normalization {params.normalization}"
             " --output {output} 2> {log}"
         )
@@ -31,7 +32,7 @@ rule teacher:
 # file is simpler than two rules that differ by one output.
 rule fit:
     input:
-        teacher=PATHS["teacher"],
+        teacher=rule_input("fit", "teacher"),
     output:
         fit=PATHS["fit"],
         weights=PATHS["weights"],
@@ -53,6 +54,8 @@ rule fit:
         ),
         quadratic_solver=quadratic_solver_flags,
         device=device_flag,
+        gamma=gamma_flag,
+        teacher=teacher_flags,
         code=lambda w: rule_code("fit", w),
     # Large quadratic fits solve their replicates in parallel (quadratic.solver.workers), one BLAS
     # thread per worker: bit-identical tables whatever the thread count (docs/cluster.md, Threads).
@@ -64,10 +67,10 @@ rule fit:
         gpu=gpus,
     shell:
         ONE_BLAS_THREAD + " python -m shallowscaling fit {wildcards.model} --estimator {wildcards.estimator}"
-        " --d {wildcards.d} --gamma {wildcards.gamma} --noise {wildcards.noise}"
+        " --d {wildcards.d} {params.gamma} --noise {wildcards.noise}"
         " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} {params.width} {params.quadratic_solver}"
         " {params.device}"
         " --seed {params.seed} --replicates {params.replicates} --normalization {params.normalization}"
         " --tol {params.tol} --max-iter {params.max_iter}"
-        " --teacher {input.teacher} --output {output.fit} --weights-output {output.weights}"
+        " {params.teacher} --output {output.fit} --weights-output {output.weights}"
         " --solution-output {output.solution} --workers {threads} 2> {log}"

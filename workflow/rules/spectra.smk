@@ -25,12 +25,13 @@ rule spectra:
         seed=config["seed"],
         n_draws=config["quadratic"]["se"]["n_draws"],
         width=width_flag,
+        gamma=power_law_gamma,
         code=rule_code("spectra"),
     threads: 1
     shell:
         THREADS_ENV + (
             " python -m shallowscaling spectra {wildcards.model} --estimator {wildcards.estimator}"
-            " --d {wildcards.d} --gamma {wildcards.gamma} --noise {wildcards.noise}"
+            " --d {wildcards.d} --gamma {params.gamma} --noise {wildcards.noise}"
             " --lam-exponent {wildcards.lam_exponent} --n {params.n} --weights {input.weights} --fits {input.fits}"
             " --teacher {input.teacher} --seed {params.seed} --n-draws {params.n_draws} {params.width}"
             " --output {output.summary} --density-output {output.density} 2> {log}"
@@ -60,12 +61,13 @@ rule prune:
         n_draws=config["quadratic"]["se"]["n_draws"],
         width=width_flag,
         stored=lambda w, input: (f"--solution {input.solution} " if input.solution else "") + f"--fits {input.fits}",
+        gamma=power_law_gamma,
         code=lambda w: rule_code("prune", w),
     threads: 1
     shell:
         THREADS_ENV + (
             " python -m shallowscaling prune {wildcards.model} --estimator {wildcards.estimator}"
-            " --d {wildcards.d} --gamma {wildcards.gamma} --noise {wildcards.noise}"
+            " --d {wildcards.d} --gamma {params.gamma} --noise {wildcards.noise}"
             " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} --weights {input.weights} {params.stored}"
             " --teacher {input.teacher} --seed {params.seed} --normalization {params.normalization}"
             " --n-draws {params.n_draws} {params.width} --output {output} 2> {log}"

@@ -12,11 +12,11 @@ has no power-law scale).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from ..io.teacher_file import read_teacher_file
 from ..targets import TEACHER_FAMILIES
 from ..tasks.problem import TeacherSpec
 from ._args import real_arg
@@ -49,38 +49,6 @@ def add_teacher_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_teacher_file(path: str, model: str, d: int) -> np.ndarray:
-    """The values of --teacher-file, or an InputError naming the flag, the file and what is allowed."""
-    flag = f"--teacher-file {path}"
-    if Path(path).is_dir():
-        raise InputError(f"{flag}: is a folder; a 1-D .npy file of d = {d} numbers is allowed")
-    try:
-        values = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(f"{flag}: no such file") from None
-    except (ValueError, OSError, EOFError) as error:
-        reason = " ".join(str(error).split())
-        raise InputError(
-            f"{flag}: cannot be read as a plain .npy array ({reason}); a 1-D .npy of d = {d} numbers"
-        ) from None
-    if not isinstance(values, np.ndarray):
-        values.close()
-        raise InputError(f"{flag}: an .npz archive; a single 1-D .npy array of d = {d} numbers is allowed")
-    if values.dtype.kind not in "iuf":
-        raise InputError(f"{flag}: dtype {values.dtype}; integer or real numbers are allowed")
-    if values.ndim != 1:
-        raise InputError(f"{flag}: shape {values.shape}; a 1-D array of d = {d} numbers is allowed")
-    if values.size != d:
-        raise InputError(f"{flag}: {values.size} values; --d {d} needs exactly {d}")
-    values = values.astype(float)
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        raise InputError(f"{flag}: {bad.size} values are NaN or infinite (first at index {bad[0]}); finite numbers")
-    if model == "quadratic" and np.any(values < 0.0):
-        raise InputError(f"{flag}: smallest eigenvalue {values.min():g}; S* is PSD, eigenvalues >= 0 are allowed")
-    return values
-
-
 def teacher_from_args(args: argparse.Namespace) -> TeacherSpec:
     """The teacher spec of the flags; also resolves ``args.normalization`` (None → "unit" unless a file).
 
@@ -106,7 +74,7 @@ def teacher_from_args(args: argparse.Namespace) -> TeacherSpec:
                 "--normalization paper applies to generated teachers; a --teacher-file is used as given, "
                 "or rescaled with --normalization unit"
             )
-        values = _read_teacher_file(args.teacher_file, args.model, args.d)
+        values = read_teacher_file(args.teacher_file, args.model, args.d, f"--teacher-file {args.teacher_file}")
         if args.normalization == "unit" and not np.any(values):
             raise InputError(
                 f"--teacher-file {args.teacher_file}: all zeros; --normalization unit needs a nonzero teacher"

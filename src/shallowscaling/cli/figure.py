@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import InputError
 from ._args import schema_int, schema_real
 from ._common import check_outputs, read_input_table
 
@@ -30,6 +31,10 @@ def add_figure_verb(verbs) -> None:
         type=schema_real("lam_exponent"),
         help="fig6: the λ = d^ℓ schedule drawn (default: the smallest ℓ in the table)",
     )
+    figure.add_argument(
+        "--teacher",
+        help="fig3: the teacher of a study that is not the power law (printed in place of γ; no power-law rates)",
+    )
 
 
 def run_figure(args: argparse.Namespace) -> None:
@@ -37,6 +42,8 @@ def run_figure(args: argparse.Namespace) -> None:
     from ..figures.style import save_figure
 
     check_outputs(args, "--output")
+    if args.teacher is not None and args.name != "fig3":
+        raise InputError(f"--teacher labels fig3 only; got figure {args.name}")
     table = read_input_table(args.table, "--table")
     if args.name in SPECTRAL_FIGURES:
         fig = _spectral_figure(args.name, table, args.model, args.lam_exponent)
@@ -51,7 +58,7 @@ def run_figure(args: argparse.Namespace) -> None:
     elif args.name == "fig5":
         fig = draw_fig3(table, args.model, figure_label="Figure 5 (Figure 3 at Δ = 0)")
     else:
-        fig = draw_fig3(table, args.model)
+        fig = draw_fig3(table, args.model, teacher=args.teacher)
     save_figure(fig, args.output, dpi=args.dpi)
 
 

@@ -71,11 +71,15 @@ def _rate_lines(ax, se: pd.DataFrame, d: int, gamma: float, noise: float) -> boo
     return drawn
 
 
-def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -> plt.Figure:
+def draw_fig3(
+    table: pd.DataFrame, model: str, figure_label: str = "Figure 3", teacher: str | None = None
+) -> plt.Figure:
     """Build Figure 3 for one model from the ``aggregate`` table.
 
     ``figure_label`` names the paper figure regenerated in the title: Figure 5 is Figure 3 drawn
-    from a noiseless (Δ = 0) sweep.
+    from a noiseless (Δ = 0) sweep. ``teacher`` labels a study whose teacher is not the power law
+    (e.g. "sparse teacher, ε = 0.2"): printed in place of γ, and no Result-1 rates, which are the
+    power law's.
     """
     apply_style()
     table = table[table["model"] == model]
@@ -134,12 +138,13 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
                 if not bad.empty:
                     flagged = True
                     mark_not_converged(ax, bad["n_eff"], bad["excess_risk"])
-                if d == dims[-1]:
+                if d == dims[-1] and teacher is None:
                     rates_drawn = _rate_lines(ax, se, int(d), float(gamma), float(noise))
             log_axes(ax)
             ax.set_xlabel(n_eff_label(model))
             if col == 0:
-                ax.set_ylabel(f"{risk_label(model)}\n(γ = {gamma:g}, Δ = {noise:g})")
+                about = f"γ = {gamma:g}" if teacher is None else teacher
+                ax.set_ylabel(f"{risk_label(model)}\n({about}, Δ = {noise:g})")
             ax.set_title(lam_label(ell))
             if rates_drawn and row == 0 and col == 0:
                 ax.plot([], [], ":", color="black", lw=1.6, label="Result-1 rates")
@@ -152,5 +157,6 @@ def draw_fig3(table: pd.DataFrame, model: str, figure_label: str = "Figure 3") -
         handles.append(plt.Line2D([], [], ls=REFERENCE_STYLES[estimator], color=REFERENCE_COLOR, lw=0.8))
         labels.append(f"{REFERENCE_LABELS[estimator]}, d = {dims[-1]}")
     bottom_legend(fig, handles, labels, ncol=4)
-    fig.suptitle(f"Paper {figure_label}, {model_title(model)}: simulations (dots), SE (lines), rates (dotted)")
+    parts = "simulations (dots), SE (lines)" + (", rates (dotted)" if teacher is None else "")
+    fig.suptitle(f"Paper {figure_label}, {model_title(model)}: {parts}")
     return fig

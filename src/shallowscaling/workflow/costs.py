@@ -22,6 +22,7 @@ from ..cost_model import CostFit, ProfileFit, predict_log_profile
 from ..errors import InputError
 from ..tasks.exponents import check_scaling_config
 from .study import kappa as _kappa
+from .teachers import check_teacher_config
 
 #: The study's base config: the checkout's ``config.yaml`` when the package runs from a source tree
 #: (an editable install), else the ``config.yaml`` of the current folder, as for ``snakemake``
@@ -50,6 +51,7 @@ def study_config(configfiles: Sequence[str | Path] = ()) -> dict[str, Any]:
         raise InputError(f"no config.yaml in {here!r}; run from the repository root (where the Snakefile is)")
     config = load_config(DEFAULT_CONFIG, *configfiles)
     check_scaling_config(config)
+    check_teacher_config(config)
     return config
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .paths import RULE_CONSTRAINTS, RULE_OUTPUTS, WILDCARD_CONSTRAINTS
-from .study import all_targets, rule_inputs
+from .study import all_targets, rule_inputs, source_files
 
 __all__ = ["Job", "jobs", "match_path"]
 
@@ -65,13 +65,17 @@ class Job:
 
 def jobs(config: Mapping[str, Any], targets: Sequence[str] | None = None) -> list[Job]:
     """Every job the study runs from an empty folder (``rule all`` first, then its inputs' jobs,
-    breadth first), from :func:`rule_inputs`: what ``snakemake --dry-run`` lists."""
+    breadth first), from :func:`rule_inputs`: what ``snakemake --dry-run`` lists (the study's
+    source files, :func:`source_files`, have no job)."""
     out = [Job("all", {})]
     seen: set[tuple] = set()
+    sources = source_files(config)
     queue = list(all_targets(config) if targets is None else targets)
     while queue:
         following = []
         for path in queue:
+            if path in sources:
+                continue  # read, not written: a teacher file
             rule, wildcards = match_path(path)
             key = (rule, tuple(wildcards.items()))
             if key in seen:

@@ -11,16 +11,21 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .teachers import TEACHER_TAG
+
 __all__ = ["BENCHMARKS", "LOGS", "PATHS", "RULE_OUTPUTS", "SPECTRAL_FIGURE_TABLES", "WILDCARD_CONSTRAINTS", "template"]
 
 
-_STEM = "d{d}_gamma{gamma}_noise{noise}_lexp{lam_exponent}"
-_REF = "d{d}_gamma{gamma}_noise{noise}"
+# `teacher` is `gamma{γ}` for the power law (the study's names) or the tag of another teacher
+# (shallowscaling.workflow.teachers); the scaling stage is a power-law study and keeps `gamma`.
+_STEM = "d{d}_{teacher}_noise{noise}_lexp{lam_exponent}"
+_REF = "d{d}_{teacher}_noise{noise}"
+_SCALING = "d{d}_gamma{gamma}_noise{noise}"
 _EST = "{model}/{estimator}"
 
 #: Output path templates, by stage; wildcards in braces, spelled as in the file names.
 PATHS: dict[str, str] = {
-    "teacher": "results/teachers/{model}/d{d}_gamma{gamma}.parquet",
+    "teacher": "results/teachers/{model}/d{d}_{teacher}.parquet",
     "fit": f"results/fits/{_EST}/{_STEM}_n{{n}}.parquet",
     "weights": f"results/weights/{_EST}/{_STEM}_n{{n}}.parquet",
     "solution": f"results/solutions/{_EST}/{_STEM}_n{{n}}.parquet",
@@ -34,7 +39,7 @@ PATHS: dict[str, str] = {
     "table": "results/tables/{table}_{model}.parquet",
     "figure_pdf": "results/figures/{figure}_{model}.pdf",
     "figure_png": "results/figures/{figure}_{model}.png",
-    "scaling_se": f"results/scaling/se/{{model}}/{_REF}.parquet",
+    "scaling_se": f"results/scaling/se/{{model}}/{_SCALING}.parquet",
     "heatmap": "results/tables/heatmap.parquet",
     "exponents": "results/tables/exponents.parquet",
     "exponents_csv": "results/tables/exponents.csv",
@@ -43,7 +48,7 @@ PATHS: dict[str, str] = {
 
 #: Log file templates, by stage.
 LOGS: dict[str, str] = {
-    "teacher": "logs/teachers/{model}/d{d}_gamma{gamma}.log",
+    "teacher": "logs/teachers/{model}/d{d}_{teacher}.log",
     "fit": f"logs/fits/{_EST}/{_STEM}_n{{n}}.log",
     "se": f"logs/se/{{model}}/{_STEM}.log",
     "bayes": f"logs/se/{{model}}/bayes/{_REF}.log",
@@ -53,7 +58,7 @@ LOGS: dict[str, str] = {
     "pruning": f"logs/pruning/{_EST}/{_STEM}.log",
     "table": "logs/tables/{table}_{model}.log",
     "figure": "logs/figures/{figure}_{model}.log",
-    "scaling_se": f"logs/scaling/se/{{model}}/{_REF}.log",
+    "scaling_se": f"logs/scaling/se/{{model}}/{_SCALING}.log",
     "heatmap": "logs/tables/heatmap.log",
     "exponents": "logs/tables/exponents.log",
 }
@@ -63,7 +68,7 @@ BENCHMARKS: dict[str, str] = {
     "state_evolution": f"benchmarks/rules/se/{{model}}/{_STEM}.tsv",
     "bayes_optimal": f"benchmarks/rules/se/{{model}}/bayes/{_REF}.tsv",
     "optimal_lam": f"benchmarks/rules/se/{{model}}/optimal/{_REF}.tsv",
-    "scaling_se": f"benchmarks/rules/scaling/se/{{model}}/{_REF}.tsv",
+    "scaling_se": f"benchmarks/rules/scaling/se/{{model}}/{_SCALING}.tsv",
     "scaling_heatmap": "benchmarks/rules/tables/heatmap.tsv",
     "scaling_exponents": "benchmarks/rules/tables/exponents.tsv",
     "fit": f"benchmarks/rules/fit/{_EST}/{_STEM}_n{{n}}.tsv",
@@ -79,6 +84,7 @@ WILDCARD_CONSTRAINTS: dict[str, str] = {
     "d": r"[0-9]+",
     "n": r"[0-9]+",
     "gamma": _FLOAT,
+    "teacher": TEACHER_TAG,
     "noise": _FLOAT,
     "lam_exponent": _FLOAT,
 }

@@ -30,6 +30,7 @@ from .paths import (
     fill_template,
     template,
 )
+from .teachers import DATA_GAMMA, gamma_tag, is_power_law, tag_gamma, teacher_input, teacher_section, teacher_tags
 
 __all__ = [
     "BENCHMARKS",
@@ -53,6 +54,7 @@ __all__ = [
     "scaling_se_files",
     "scaling_targets",
     "se_files",
+    "source_files",
     "spectra_files",
     "spectral_targets",
     "stem",
@@ -69,7 +71,11 @@ MODELS = ("diagonal", "quadratic")
 
 @dataclass(frozen=True)
 class StudyPoint:
-    """One point of a sweep: the wildcards of a fit (``n`` None for a whole sweep of n)."""
+    """One point of a sweep: the wildcards of a fit (``n`` None for a whole sweep of n).
+
+    ``teacher`` is the tag of a teacher other than the power law k^-γ (``sparse0.2``, ...;
+    :mod:`shallowscaling.workflow.teachers`), whose ``gamma`` is then :data:`DATA_GAMMA`.
+    """
 
     model: str
     estimator: str | None
@@ -78,26 +84,34 @@ class StudyPoint:
     noise: float
     lam_exponent: float
     n: int | None = None
+    teacher: str | None = None
 
     @classmethod
     def from_wildcards(cls, wildcards: Mapping[str, Any] | Any) -> StudyPoint:
         """A point from a job's wildcards (a mapping or Snakemake's ``wildcards``)."""
         get = wildcards.get if isinstance(wildcards, Mapping) else lambda key: getattr(wildcards, key, None)
-        n = get("n")
+        n, tag = get("n"), get("teacher")
+        gamma = tag_gamma(tag)
         return cls(
             model=get("model"),
             d=int(get("d")),
-            gamma=float(get("gamma")),
+            gamma=DATA_GAMMA if gamma is None else gamma,
             noise=float(get("noise")),
             lam_exponent=float(get("lam_exponent")),
             n=None if n is None else int(n),
             estimator=get("estimator"),
+            teacher=None if gamma is not None else tag,
         )
 
     @cached_property
+    def teacher_tag(self) -> str:
+        """The ``teacher`` wildcard: ``gamma{γ}`` for the power law, else :attr:`teacher`."""
+        return gamma_tag(self.gamma) if self.teacher is None else self.teacher
+
+    @cached_property
     def stem(self) -> str:
-        """``d{d}_gamma{γ}_noise{Δ}_lexp{ℓ}``: the file stem of the sweep."""
-        return point_stem(self.d, self.gamma, self.noise, self.lam_exponent)
+        """``d{d}_{teacher}_noise{Δ}_lexp{ℓ}``: the file stem of the sweep (``gamma{γ}`` for the power law)."""
+        return f"d{self.d}_{self.teacher_tag}_noise{format_float(self.noise)}_lexp{format_float(self.lam_exponent)}"
 
     @cached_property
     def point_stem(self) -> str:
@@ -131,7 +145,7 @@ class StudyPoint:
             out["estimator"] = self.estimator
         out.update(
             d=str(self.d),
-            gamma=format_float(self.gamma),
+            teacher=self.teacher_tag,
             noise=format_float(self.noise),
             lam_exponent=format_float(self.lam_exponent),
         )
@@ -159,8 +173,9 @@ def stem(model: str, d: Any, gamma: float, noise: float, lam_exponent: float) ->
     return point_stem(d, gamma, noise, lam_exponent)
 
 
-def _path(stage: str, model: str, d: Any, gamma: float, noise: float, ell: float | None = None, **extra: Any) -> str:
-    values = {"model": model, "d": d, "gamma": format_float(gamma), "noise": format_float(noise), **extra}
+def _path(stage: str, model: str, d: Any, teacher: str, noise: float, ell: float | None = None, **extra: Any) -> str:
+    """A file of ``stage``; ``teacher`` is the ``teacher`` wildcard (:func:`gamma_tag` for a power law)."""
+    values = {"model": model, "d": d, "teacher": teacher, "noise": format_float(noise), **extra}
     if ell is not None:
         values["lam_exponent"] = format_float(ell)
     return fill_template(PATHS[stage], values)
@@ -174,9 +189,11 @@ def _get(wildcards: Mapping[str, Any] | Any, key: str) -> Any:
 
 
 def sweep(config: Mapping[str, Any], model: str, section: Mapping[str, Any] | None = None) -> list[tuple]:
-    """Every (d, gamma, noise, lam_exponent) combination of a model's sweep (or of `section`)."""
+    """Every (d, teacher, noise, lam_exponent) combination of a model's sweep (or of `section`);
+    teacher is the ``teacher`` wildcard (``gamma{γ}`` for each γ of a power-law sweep)."""
     c = section or config[model]
-    return [(d, g, s, ell) for d in c["d"] for g in c["gamma"] for s in c["noise"] for ell in c["lam_exponent"]]
+    tags = teacher_tags(config, model, c)
+    return [(d, t, s, ell) for d in c["d"] for t in tags for s in c["noise"] for ell in c["lam_exponent"]]
 
 
 def fit_files(config: Mapping[str, Any], model: str) -> list[str]:
@@ -199,7 +216,7 @@ def reference_files(config: Mapping[str, Any], model: str, kind: str) -> list[st
     c = config[model]
     if not c["se"]["bayes" if kind == "bayes" else "optimal_lam"]:
         return []
-    return [_path(kind, model, d, g, s) for d in c["d"] for g in c["gamma"] for s in c["noise"]]
+    return [_path(kind, model, d, t, s) for d in c["d"] for t in teacher_tags(config, model) for s in c["noise"]]
 
 
 def fig3_inputs(config: Mapping[str, Any], model: str) -> dict[str, list[str]]:
@@ -229,7 +246,7 @@ def all_targets(config: Mapping[str, Any]) -> list[str]:
 
 
 def tail_points(config: Mapping[str, Any]) -> list[tuple]:
-    """Every (d, gamma, noise, lam_exponent) of the quadratic spectra.tail sweep (phase II at larger d)."""
+    """Every (d, teacher, noise, lam_exponent) of the quadratic spectra.tail sweep (phase II at larger d)."""
     tail = tail_sweep(config)
     return sweep(config, "quadratic", {**config["quadratic"], "d": tail["d"], "lam_exponent": tail["lam_exponent"]})
 
@@ -237,7 +254,7 @@ def tail_points(config: Mapping[str, Any]) -> list[tuple]:
 def _fig2_extra(config: Mapping[str, Any]) -> dict[tuple, dict[str, Any]]:
     """Figure 2's extra points (spectra.fig2), one n each, by (model, d, γ, ℓ) as the wildcards spell them."""
     return {
-        (model, str(p["d"]), format_float(p["gamma"]), format_float(p["lam_exponent"])): p
+        (model, str(p["d"]), gamma_tag(p["gamma"]), format_float(p["lam_exponent"])): p
         for model in MODELS
         for p in fig2_points(config, model).values()
     }
@@ -247,7 +264,7 @@ def sweep_n(config: Mapping[str, Any], wildcards: Mapping[str, Any] | Any) -> li
     """The simulated sample sizes of the sweep a job belongs to (the tail sweep's and Figure 2's
     extra points' d are their own)."""
     model, d = _get(wildcards, "model"), _get(wildcards, "d")
-    key = (model, str(d), str(_get(wildcards, "gamma")), str(_get(wildcards, "lam_exponent")))
+    key = (model, str(d), str(_get(wildcards, "teacher")), str(_get(wildcards, "lam_exponent")))
     extra = _fig2_extra(config).get(key)
     if extra is not None:
         return [extra["n"]]
@@ -261,7 +278,7 @@ def _wildcard_values(wildcards: Mapping[str, Any] | Any, keys: Sequence[str]) ->
     return {key: str(_get(wildcards, key)) for key in keys}
 
 
-_SWEEP_KEYS = ("model", "estimator", "d", "gamma", "noise", "lam_exponent")
+_SWEEP_KEYS = ("model", "estimator", "d", "teacher", "noise", "lam_exponent")
 
 
 def sweep_point_files(config: Mapping[str, Any], wildcards: Mapping[str, Any] | Any, stage: str) -> list[str]:
@@ -282,6 +299,9 @@ def in_sweep(config: Mapping[str, Any], model: str, lam_exponent: float) -> floa
 
 
 def spectra_files(config: Mapping[str, Any], model: str) -> list[str]:
+    # The spectral stage reads the power-law teacher table: none for another teacher.
+    if not is_power_law(config, model):
+        return []
     c = config[model]
     points = sweep(config, model) + (tail_points(config) if model == "quadratic" else [])
     return [_path("spectra", model, *point, estimator=estimator) for estimator in c["estimators"] for point in points]
@@ -290,13 +310,13 @@ def spectra_files(config: Mapping[str, Any], model: str) -> list[str]:
 def pruning_files(config: Mapping[str, Any], model: str) -> list[str]:
     c = config[model]
     ell = in_sweep(config, model, config["spectra"]["weak_lam_exponent"])
-    if ell is None:
+    if ell is None or not is_power_law(config, model):
         return []
     return [
-        _path("pruning", model, d, g, s, ell, estimator=estimator)
+        _path("pruning", model, d, t, s, ell, estimator=estimator)
         for estimator in c["estimators"]
         for d in c["d"]
-        for g in c["gamma"]
+        for t in teacher_tags(config, model)
         for s in c["noise"]
     ]
 
@@ -305,10 +325,12 @@ def fig2_files(config: Mapping[str, Any], model: str) -> list[str]:
     """Density tables of the two Figure-2 sweeps (largest d, first γ, Δ and estimator), then those
     of the extra points (spectra.fig2): the figure tells them apart by d, first the sweep's."""
     c = config[model]
+    if not is_power_law(config, model):
+        return []
     ells = [in_sweep(config, model, config["spectra"][key]) for key in ("weak_lam_exponent", "strong_lam_exponent")]
-    points = [(max(c["d"]), c["gamma"][0], ell) for ell in dict.fromkeys(ells) if ell is not None]
+    points = [(max(c["d"]), gamma_tag(c["gamma"][0]), ell) for ell in dict.fromkeys(ells) if ell is not None]
     if points:
-        points += [(p["d"], p["gamma"], p["lam_exponent"]) for p in fig2_points(config, model).values()]
+        points += [(p["d"], gamma_tag(p["gamma"]), p["lam_exponent"]) for p in fig2_points(config, model).values()]
     return [_path("density", model, d, g, c["noise"][0], ell, estimator=c["estimators"][0]) for d, g, ell in points]
 
 
@@ -320,9 +342,12 @@ COLLECTED_TABLES: dict[str, Callable[[Mapping[str, Any], str], list[str]]] = {
 
 
 def spectral_targets(config: Mapping[str, Any]) -> list[str]:
-    """Figures 2, 6, 7, 8 of each model (6 and 8 need the weak-λ schedule in the sweep, 2 either one)."""
+    """Figures 2, 6, 7, 8 of each model (6 and 8 need the weak-λ schedule in the sweep, 2 either one;
+    none for a model whose teacher is not a power law)."""
     targets = []
     for model in MODELS:
+        if not is_power_law(config, model):
+            continue
         names = ["fig7"] + (["fig2"] if fig2_files(config, model) else [])
         if in_sweep(config, model, config["spectra"]["weak_lam_exponent"]) is not None:
             names += ["fig6", "fig8"]
@@ -345,7 +370,10 @@ def diagram(noise: Any) -> str:
 def scaling_se_files(config: Mapping[str, Any]) -> list[str]:
     scaling = config["scaling"]
     return [
-        _path("scaling_se", model, d, scaling["gamma"], noise)
+        fill_template(
+            PATHS["scaling_se"],
+            {"model": model, "d": d, "gamma": format_float(scaling["gamma"]), "noise": format_float(noise)},
+        )
         for model in MODELS
         for noise in scaling_noises(config).values()
         for d in scaling["se_d"][model]
@@ -360,11 +388,13 @@ def exponent_fit_files(config: Mapping[str, Any]) -> list[str]:
     files = []
     for model in MODELS:
         c = config[model]
-        if scaling["gamma"] not in c["gamma"]:
+        power_law = is_power_law(config, model)
+        if power_law and scaling["gamma"] not in c["gamma"]:
             continue
         sweeps = [("noisy", c, scaling["noise"]), ("noiseless", {**c, **scaling["fig5"][model]}, 0.0)]
         for name, sweep_config, noise in sweeps:
-            if name == "noisy" and noise not in c["noise"]:
+            # The noisy windows read the main sweep: not a power law at scaling.gamma for another teacher.
+            if name == "noisy" and (noise not in c["noise"] or not power_law):
                 continue
             d = max(sweep_config["d"])
             points = set()
@@ -377,7 +407,7 @@ def exponent_fit_files(config: Mapping[str, Any]) -> list[str]:
                     if lo - 1e-9 <= kappa(model, d, n) <= hi + 1e-9:
                         points.add((ell, n))
             files += [
-                _path("fit", model, d, scaling["gamma"], noise, ell, estimator=estimator, n=n)
+                _path("fit", model, d, gamma_tag(scaling["gamma"]), noise, ell, estimator=estimator, n=n)
                 for estimator in c["estimators"]
                 for ell, n in sorted(points)
             ]
@@ -386,7 +416,7 @@ def exponent_fit_files(config: Mapping[str, Any]) -> list[str]:
 
 def fig5_files(config: Mapping[str, Any], model: str, stage: str) -> list[str]:
     """The Δ = 0 sweep of Figure 5: its fit files (`fit`) or SE curves (`se`)."""
-    c, f5, gamma = config[model], config["scaling"]["fig5"][model], config["scaling"]["gamma"]
+    c, f5, gamma = config[model], config["scaling"]["fig5"][model], gamma_tag(config["scaling"]["gamma"])
     points = [(d, ell) for d in f5["d"] for ell in f5["lam_exponent"]]
     if stage == "se":
         return [_path("se", model, d, gamma, 0.0, ell) for d, ell in points]
@@ -407,14 +437,20 @@ def scaling_targets(config: Mapping[str, Any]) -> list[str]:
 
 
 def _teacher(w: Mapping[str, Any] | Any) -> str:
-    return fill_template(PATHS["teacher"], _wildcard_values(w, ("model", "d", "gamma")))
+    return fill_template(PATHS["teacher"], _wildcard_values(w, ("model", "d", "teacher")))
+
+
+def _teacher_inputs(config: Mapping[str, Any], w: Mapping[str, Any] | Any) -> list[str]:
+    """The teacher a fit or SE job reads: the power law's table, or the teacher file (none for a family)."""
+    tag = str(_get(w, "teacher"))
+    return [_teacher(w)] if tag_gamma(tag) is not None else teacher_input(config, _get(w, "model"), tag)
 
 
 def rule_inputs(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, Any] | Any) -> dict[str, list[str]]:
     """A job's input files by the rule's input names (lists; empty where the rule reads none)."""
     w = wildcards
     if rule in ("fit", "state_evolution", "bayes_optimal", "optimal_lam"):
-        return {"teacher": [_teacher(w)]}
+        return {"teacher": _teacher_inputs(config, w)}
     if rule == "aggregate_fig3":
         return fig3_inputs(config, _get(w, "model"))
     if rule == "aggregate_fig5":
@@ -454,6 +490,11 @@ def rule_inputs(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, An
     if rule == "all":
         return {"targets": all_targets(config)}
     return {}
+
+
+def source_files(config: Mapping[str, Any]) -> set[str]:
+    """The files the study reads and no rule writes: the models' teacher files."""
+    return {teacher_section(config, model)["file"] for model in MODELS} - {None}
 
 
 def figure_table(wildcards: Mapping[str, Any] | Any) -> str:
