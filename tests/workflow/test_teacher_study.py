@@ -26,6 +26,8 @@ TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 DEFAULT_OUTPUTS = "6ba8cf1469a5216d372eb691e719da979b245b42554ac33981bd358db0ee685a"
 TINY_OUTPUTS = "e8122b1b70b7d7140ec920d767f15fe7e74c78420924fa37d705b23e6b569502"
 DEFAULT_COMMANDS = "502ac40360b949a89deb0fad042d13c235ceb50ea0ad8211f09232fa08f72f50"
+# Figure 9 (the classic results) came later and does not depend on the study's teacher.
+ADDED_LATER = ("classic", "fig9")
 # The diagonal Bayes-optimal error needs the power law's Gaussian prior: off for another teacher.
 SPARSE = {"diagonal": {"teacher": {"family": "sparse", "sparsity": 0.2}, "se": {"bayes": False}}}
 FIT_SE_RULES = ("fit", "state_evolution", "bayes_optimal", "optimal_lam")
@@ -41,6 +43,11 @@ def _outputs(config: dict) -> list[str]:
     ]
 
 
+def _pinned(lines: list[str]) -> list[str]:
+    """The lines the pinned hashes cover: all but those of the stages added after the pin."""
+    return [line for line in lines if not any(word in line for word in ADDED_LATER)]
+
+
 def _overlay(tmp_path: Path, content: dict, name: str = "teacher.yaml") -> Path:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(content))
@@ -54,8 +61,8 @@ def _config(*overlays: Path) -> dict:
 
 
 def test_the_power_law_study_keeps_its_file_names() -> None:
-    assert _sha256(_outputs(load_config(ROOT / "config.yaml"))) == DEFAULT_OUTPUTS
-    assert _sha256(_outputs(load_config(ROOT / "config.yaml", TINY))) == TINY_OUTPUTS
+    assert _sha256(_pinned(_outputs(load_config(ROOT / "config.yaml")))) == DEFAULT_OUTPUTS
+    assert _sha256(_pinned(_outputs(load_config(ROOT / "config.yaml", TINY)))) == TINY_OUTPUTS
 
 
 def test_a_sparse_study_names_its_teacher_and_leaves_the_quadratic_study_alone(tmp_path: Path) -> None:
@@ -138,7 +145,7 @@ def test_the_commands_pass_the_teacher_flags(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_default_study_keeps_its_commands(tmp_path: Path) -> None:
-    assert _sha256(_dry_run(tmp_path)) == DEFAULT_COMMANDS
+    assert _sha256(_pinned(_dry_run(tmp_path))) == DEFAULT_COMMANDS
 
 
 @pytest.mark.parametrize(

@@ -196,7 +196,8 @@ def gamma_flag(wildcards):
 
 def teacher_flags(wildcards, input):
     """`--teacher TABLE` for the power law; `--teacher-family ...` or `--teacher-file FILE` otherwise."""
-    return teacher_command(config, wildcards.model, wildcards.teacher, input.teacher)[1]
+    # str(): the input is a one-file Namedlist (its text is the path), shlex.quote needs a str
+    return teacher_command(config, wildcards.model, wildcards.teacher, str(input.teacher))[1]
 
 
 def teacher_label_flag(wildcards):
