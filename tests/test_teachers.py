@@ -121,3 +121,18 @@ def test_issue17_acceptance_predict_with_a_sparse_teacher_file(tmp_path, capsys)
         assert record["converged"] and record["status"] == "converged"
         assert record["fixed_point_residual"] <= 1e-10
         assert record["excess_risk"] / record["lam"] ** 2 == pytest.approx(1.0137515, rel=1e-6)
+
+
+def test_gamma_is_optional_for_another_teacher_and_keys_the_draws_as_the_workflow(tmp_path, capsys):
+    # Without --gamma a file or family teacher draws its data with γ = 1 (workflow.teachers.DATA_GAMMA),
+    # so the command equals the one the study's jobs run; the power law still needs it.
+    path = tmp_path / "theta.npy"
+    np.save(path, targets.family_values("sparse", 20, sparsity=0.25, normalization="paper"))
+    point = ["fit", "diagonal", "--d", "20", "--noise", "0.1", "--n", "15", "--lam", "0.1", "--estimator", "lasso",
+             "--teacher-file", str(path)]  # fmt: skip
+    assert _json(point, capsys) == _json([*point, "--gamma", "1"], capsys)
+    assert _json(point, capsys) != _json([*point, "--gamma", "2"], capsys)
+    with pytest.raises(SystemExit) as raised:
+        main(["predict", "diagonal", "--d", "20", "--noise", "0.1", "--n", "15", "--lam", "0.1"])
+    assert raised.value.code == 2
+    assert "--gamma is required for the power-law teacher" in capsys.readouterr().err

@@ -107,8 +107,8 @@ def add_point_flags(parser: argparse.ArgumentParser, many_n: bool) -> None:
     parser.add_argument(
         "--gamma",
         type=schema_real("gamma"),
-        required=True,
-        help="teacher power-law exponent γ (> 0.5): spectrum s_k ∝ k^-γ",
+        help="teacher power-law exponent γ (> 0.5): spectrum s_k ∝ k^-γ; required for the power-law "
+        "teacher, optional (default 1, a key of the random draws only) with another teacher",
     )
     parser.add_argument("--noise", type=schema_real("noise"), required=True, help="label-noise variance Δ (>= 0)")
     parser.add_argument(

@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..io.teacher_file import read_teacher_file
 from ..targets import TEACHER_FAMILIES
 from ..tasks.problem import TeacherSpec
+from ..workflow.teachers import DATA_GAMMA
 from ._args import real_arg
 
 
@@ -55,6 +56,12 @@ def teacher_from_args(args: argparse.Namespace) -> TeacherSpec:
     Every combination that would be silently ignored is refused in one line.
     """
     family = args.teacher_family or "power_law"
+    if args.gamma is None:
+        if family == "power_law" and args.teacher_file is None:
+            raise InputError("--gamma is required for the power-law teacher (the default --teacher-family)")
+        # γ only keys the random draws of another teacher: the workflow's value, so that a command
+        # without --gamma draws the same data as the study's jobs
+        args.gamma = DATA_GAMMA
     if args.teacher_file is not None and args.teacher_family is not None:
         raise InputError(f"--teacher-family {family} and --teacher-file are exclusive; give one teacher")
     if args.sparsity is not None and family != "sparse":
