@@ -12,7 +12,7 @@ from shallowscaling import rates
 from shallowscaling.errors import InputError
 from shallowscaling.references import least_squares
 from shallowscaling.references.wishart_bayes import wishart_bayes_mmse
-from shallowscaling.state_evolution.diagonal_threshold import diagonal_recovery_threshold
+from shallowscaling.state_evolution.recovery import diagonal_recovery_threshold
 from shallowscaling.tasks import classic, classic_quadratic
 from shallowscaling.tasks.classic_schema import CLASSIC_COLUMNS, classic_rows, finish_table
 

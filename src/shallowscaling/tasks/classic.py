@@ -32,7 +32,7 @@ from ..estimators.lasso import fit_lasso
 from ..rates import dmm_transition
 from ..seeding import make_rng
 from ..state_evolution.diagonal import solve_diagonal_se
-from ..state_evolution.diagonal_threshold import diagonal_recovery_threshold
+from ..state_evolution.recovery import diagonal_recovery_threshold
 from .classic_schema import CLASSIC_COLUMNS, classic_rows, finish_table
 
 __all__ = [
