@@ -251,7 +251,8 @@ def solve_diagonal_se(
         summary = DiagonalProblem(abs_theta, None, d, n, lam, noise, heartbeat=beat, stage="start")
     # The summary's start only needs to be within Newton's basin: 1e-8 is ample.
     log_delta, kappa, ok = summary.solve_nested(kappa0, log_delta0, max(tol, 1e-8))
-    starts = [(log_delta, kappa)] if ok else []
+    summary_point = (log_delta, kappa)
+    starts = [summary_point] if ok else []
     if noise == 0.0:
         starts.append(_noiseless_start(abs_theta, n, lam))
     full = DiagonalProblem(
@@ -269,6 +270,22 @@ def solve_diagonal_se(
     except EvaluationCapError:
         ok = False
     iterations = full.evaluations
+    if not ok and all(map(math.isfinite, summary_point)):
+        # Fallback, taken only when the solves above fail (so converged points keep their
+        # floats): Newton on the full vector from the summary's last iterate even though the
+        # summary's nested solve reported failure. As λ → 0 at n < d (basis-pursuit limit,
+        # docs/theory.md §2.1) k → n and λ(κ) = κδ(n − k)/d amplifies the float noise of the
+        # inner root δ(κ) by n/(n − k) (8e5 at d = 1e5, n = 5623, λ = d^-1.5): the nested solve
+        # cannot meet its tolerance there, but its iterate is well inside Newton's basin, and
+        # the joint Newton step on (log δ, κ) does not need δ(κ) solved to that precision.
+        rescue = DiagonalProblem(
+            abs_theta, None, d, n, lam, noise, max_evaluations=(NEWTON_MAX_ITER + 1) * 2, heartbeat=beat, stage="rescue"
+        )
+        try:
+            log_delta, kappa, ok = rescue.solve_newton(*summary_point, tol)
+        except EvaluationCapError:
+            ok = False
+        iterations += rescue.evaluations
     if not (math.isfinite(log_delta) and math.isfinite(kappa)):
         message = f"no bracketed fixed point found for n={n}, d={d}, λ={lam:g}, Δ={noise:g}"
         nan = math.nan
