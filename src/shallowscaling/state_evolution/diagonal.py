@@ -21,7 +21,9 @@ bracket (analytic derivatives, bisection fallback).
 Cost: for large d the nested solve runs on a quantile summary of |θ*| (``_SUMMARY_SIZE`` groups)
 to find a starting point, then a two-dimensional Newton iteration on the full vector polishes it
 to the tolerance (O(d) per step, about four steps). Should Newton fail, the nested solver runs on
-the full vector (timing: docs/performance.md, Notes moved from the source).
+the full vector (timing: docs/performance.md, Notes moved from the source). Should that fail too,
+Newton restarts from the summary's last iterate: near the basis-pursuit limit (λ → 0 at n < d,
+docs/theory.md §2.1) the nested solve cannot meet its tolerance although its iterate is close.
 """
 
 from __future__ import annotations
