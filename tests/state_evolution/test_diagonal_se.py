@@ -70,17 +70,19 @@ def test_unit_terms_match_the_physical_closed_forms_and_their_derivatives():
     m, p, _, _, _ = soft_threshold.unit_terms(a, kappa)
     assert m == pytest.approx(expected_soft_threshold_mse(a, 1.0, kappa), rel=1e-12)
     assert p == pytest.approx(soft_threshold_active_probability(a, 1.0, kappa), rel=1e-12, abs=1e-300)
-    # The Newton Jacobian of the full-vector polish against central differences.
+    # The Newton Jacobians of the full-vector polish and of the rescue's first stage (smooth
+    # across n = k) against central differences.
     theta = np.abs(_teacher(300, SEED))
     problem = _diagonal_problem.DiagonalProblem(theta, None, 300, 200, 0.7, 0.5)
-    _, jacobian = problem.equations(-0.2, kappa)
-    numeric = np.column_stack(
-        [
-            (problem.equations(-0.2 + step, kappa)[0] - problem.equations(-0.2 - step, kappa)[0]) / (2 * step),
-            (problem.equations(-0.2, kappa + step)[0] - problem.equations(-0.2, kappa - step)[0]) / (2 * step),
-        ]
-    )
-    assert jacobian == pytest.approx(numeric, rel=1e-7, abs=1e-9)
+    for equations in (problem.equations, problem.equations_across_basis_pursuit):
+        _, jacobian = equations(-0.2, kappa)
+        numeric = np.column_stack(
+            [
+                (equations(-0.2 + step, kappa)[0] - equations(-0.2 - step, kappa)[0]) / (2 * step),
+                (equations(-0.2, kappa + step)[0] - equations(-0.2, kappa - step)[0]) / (2 * step),
+            ]
+        )
+        assert jacobian == pytest.approx(numeric, rel=1e-7, abs=1e-9)
 
 
 @pytest.mark.parametrize(
