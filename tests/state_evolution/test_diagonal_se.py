@@ -70,17 +70,19 @@ def test_unit_terms_match_the_physical_closed_forms_and_their_derivatives():
     m, p, _, _, _ = soft_threshold.unit_terms(a, kappa)
     assert m == pytest.approx(expected_soft_threshold_mse(a, 1.0, kappa), rel=1e-12)
     assert p == pytest.approx(soft_threshold_active_probability(a, 1.0, kappa), rel=1e-12, abs=1e-300)
-    # The Newton Jacobian of the full-vector polish against central differences.
+    # The Newton Jacobians of the full-vector polish and of the rescue's first stage (smooth
+    # across n = k) against central differences.
     theta = np.abs(_teacher(300, SEED))
     problem = _diagonal_problem.DiagonalProblem(theta, None, 300, 200, 0.7, 0.5)
-    _, jacobian = problem.equations(-0.2, kappa)
-    numeric = np.column_stack(
-        [
-            (problem.equations(-0.2 + step, kappa)[0] - problem.equations(-0.2 - step, kappa)[0]) / (2 * step),
-            (problem.equations(-0.2, kappa + step)[0] - problem.equations(-0.2, kappa - step)[0]) / (2 * step),
-        ]
-    )
-    assert jacobian == pytest.approx(numeric, rel=1e-7, abs=1e-9)
+    for equations in (problem.equations, problem.equations_across_basis_pursuit):
+        _, jacobian = equations(-0.2, kappa)
+        numeric = np.column_stack(
+            [
+                (equations(-0.2 + step, kappa)[0] - equations(-0.2 - step, kappa)[0]) / (2 * step),
+                (equations(-0.2, kappa + step)[0] - equations(-0.2, kappa - step)[0]) / (2 * step),
+            ]
+        )
+        assert jacobian == pytest.approx(numeric, rel=1e-7, abs=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -132,6 +134,39 @@ def test_summary_start_and_direct_solve_agree(monkeypatch):
         assert result.converged
         assert result.delta == pytest.approx(direct.delta, rel=1e-9)
         assert result.threshold == pytest.approx(direct.threshold, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_noiseless_power_law_basis_pursuit_corner_converges():
+    """The heat-map point d = 10⁵, n = 5623 (κ = 0.75), λ = d^-1.5, Δ = 0 (regression: stopped at
+    residual 0.89). Independent route: the basis-pursuit fixed point (λ = 0: (n/d)δ² = R(δ, κδ),
+    k = n), found with two nested Brent solves on the closed forms; the risk is linear in λ
+    near 0, so the λ = 0 and λ = 1e-7 risks predict the λ = d^-1.5 one."""
+    from scipy.optimize import brentq
+
+    d, n = 100_000, 5623
+    theta_star = np.sqrt(targets.diagonal_variances(d, 1.0, "unit"))
+    lam = d**-1.5
+    result = solve_diagonal_se(theta_star, n, lam, 0.0, tol=1e-8)
+    assert result.converged and result.fixed_point_residual <= 1e-8
+
+    def delta_of(kappa: float) -> float:
+        def excess(delta: float) -> float:
+            return n / d * delta**2 - float(np.mean(expected_soft_threshold_mse(theta_star, delta, kappa * delta)))
+
+        return brentq(excess, 0.1, 0.5, xtol=1e-15, rtol=1e-14)
+
+    def surplus(kappa: float) -> float:
+        delta = delta_of(kappa)
+        return float(np.sum(soft_threshold_active_probability(theta_star, delta, kappa * delta))) - n
+
+    kappa_bp = brentq(surplus, 1.8, 2.2, xtol=1e-14, rtol=1e-14)
+    risk_bp = n / d * delta_of(kappa_bp) ** 2
+    # Measured: R_BP = 2.7728053e-3, R(d^-1.5) = 2.7728042e-3 (4e-7 below, the O(λ) shift).
+    assert result.excess_risk == pytest.approx(risk_bp, rel=1e-6)
+    assert result.threshold / result.delta == pytest.approx(kappa_bp, rel=1e-6)
+    slope = (solve_diagonal_se(theta_star, n, 1e-7, 0.0, tol=1e-8).excess_risk - risk_bp) / 1e-7
+    assert result.excess_risk == pytest.approx(risk_bp + slope * lam, rel=1e-9)
 
 
 @pytest.mark.slow

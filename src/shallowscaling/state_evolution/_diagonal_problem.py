@@ -233,8 +233,35 @@ class DiagonalProblem:
         )
         return np.array([g1 / self.ratio, g2]), jacobian
 
-    def solve_newton(self, log_delta: float, kappa: float, rtol: float) -> tuple[float, float, bool]:
-        residual, jacobian = self.equations(log_delta, kappa)
+    def equations_across_basis_pursuit(self, log_delta: float, kappa: float) -> tuple[np.ndarray, np.ndarray]:
+        """F = (G1, G2') with (D-ii) as G2' = (n − k − λd/t)/n, t = κδ, and its Jacobian.
+
+        Same root as :meth:`equations`, but smooth across n = k: near the basis-pursuit limit
+        (λ → 0 at n < d, k → n) a start on the wrong side of n = k, where log(n − k) is undefined,
+        still converges. Its residual is relative to n, not to n − k, so it only brings Newton
+        close; the certificate and the final polish use :meth:`equations`.
+        """
+        terms = self.terms(log_delta, kappa)
+        scaled_noise = self._scaled_noise(log_delta)
+        slack = self.lam * self.d / (kappa * math.exp(log_delta))  # λd/t, the n − k at the root
+        g1 = self.ratio - scaled_noise - terms.mse
+        g2 = (self.n - terms.active - slack) / self.n
+        # ∂k/∂log δ = −active_a (a = θ/δ), ∂(λd/t)/∂log δ = −λd/t, ∂(λd/t)/∂κ = −λd/(tκ).
+        jacobian = np.array(
+            [
+                [(2.0 * scaled_noise + terms.mse_a) / self.ratio, -terms.mse_kappa / self.ratio],
+                [(terms.active_a + slack) / self.n, (slack / kappa - terms.active_kappa) / self.n],
+            ]
+        )
+        return np.array([g1 / self.ratio, g2]), jacobian
+
+    def solve_newton(
+        self, log_delta: float, kappa: float, rtol: float, across_basis_pursuit: bool = False
+    ) -> tuple[float, float, bool]:
+        """Damped Newton in (log δ, κ) until max |F| <= rtol/2; ``across_basis_pursuit`` picks
+        :meth:`equations_across_basis_pursuit` instead of :meth:`equations`."""
+        equations = self.equations_across_basis_pursuit if across_basis_pursuit else self.equations
+        residual, jacobian = equations(log_delta, kappa)
         for _ in range(NEWTON_MAX_ITER):
             norm = float(np.max(np.abs(residual)))
             self.tick(log_delta, norm, kappa)
@@ -250,7 +277,7 @@ class DiagonalProblem:
             for _ in range(30):
                 trial_kappa = kappa + scale * step[1]
                 if trial_kappa > 0.0:
-                    trial = self.equations(log_delta + scale * step[0], trial_kappa)
+                    trial = equations(log_delta + scale * step[0], trial_kappa)
                     if float(np.max(np.abs(trial[0]))) < norm:
                         break
                 scale *= 0.5

@@ -21,7 +21,9 @@ bracket (analytic derivatives, bisection fallback).
 Cost: for large d the nested solve runs on a quantile summary of |θ*| (``_SUMMARY_SIZE`` groups)
 to find a starting point, then a two-dimensional Newton iteration on the full vector polishes it
 to the tolerance (O(d) per step, about four steps). Should Newton fail, the nested solver runs on
-the full vector (timing: docs/performance.md, Notes moved from the source).
+the full vector (timing: docs/performance.md, Notes moved from the source). Should that fail too,
+Newton restarts from the summary's last iterate: near the basis-pursuit limit (λ → 0 at n < d,
+docs/theory.md §2.1) the nested solve cannot meet its tolerance although its iterate is close.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ __all__ = [
 #: cheap and land close enough to the exact fixed point that Newton needs only a few steps
 #: (measurements: docs/performance.md, Notes moved from the source).
 _SUMMARY_SIZE = 512
+#: Stopping level of the rescue's first Newton stage (residuals relative to n/d and to n): about
+#: the float resolution of k/n, so that the log-form polish starts next to the root.
+_RESCUE_RTOL = 1e-14
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,47 @@ def _residual(
     return max(first, second), risk, active
 
 
+def _certificate(theta_star: np.ndarray, n: int, lam: float, noise: float, log_delta: float, kappa: float) -> float:
+    """The relative residual of :func:`_residual` at (log δ, κ); inf where δ or t is not positive and finite."""
+    if not (math.isfinite(log_delta) and math.isfinite(kappa) and kappa > 0.0):
+        return math.inf
+    delta = math.exp(log_delta)
+    return _residual(theta_star, n, lam, noise, delta, kappa * delta)[0] if delta > 0.0 else math.inf
+
+
+def _rescue(
+    abs_theta: np.ndarray,
+    n: int,
+    lam: float,
+    noise: float,
+    start: tuple[float, float],
+    tol: float,
+    beat: Heartbeat,
+) -> tuple[float, float, int]:
+    """Newton on the full vector from the summary's last iterate: (log δ, κ, evaluations).
+
+    The fallback when the other solves end uncertified, although the summary's nested solve
+    reported failure. As λ → 0 at n < d (basis-pursuit limit, docs/theory.md §2.1) k → n and
+    λ(κ) = κδ(n − k)/d amplifies the float noise of the inner root δ(κ) by n/(n − k) (8e5 at
+    d = 1e5, n = 5623, λ = d^-1.5): the nested solve cannot meet its tolerance there, but its
+    iterate is close, and the joint Newton step on (log δ, κ) does not need δ(κ) solved to that
+    precision. The iterate may have k > n on the full vector, where the log form of (D-ii) is
+    undefined: the first stage uses the form that is smooth across n = k, the second polishes
+    in the log form.
+    """
+    d = abs_theta.size
+    rescue = DiagonalProblem(
+        abs_theta, None, d, n, lam, noise, max_evaluations=(NEWTON_MAX_ITER + 1) * 4, heartbeat=beat, stage="rescue"
+    )
+    log_delta, kappa = start
+    try:
+        log_delta, kappa, _ = rescue.solve_newton(log_delta, kappa, _RESCUE_RTOL, across_basis_pursuit=True)
+        log_delta, kappa, _ = rescue.solve_newton(log_delta, kappa, tol)
+    except EvaluationCapError:
+        pass  # the iterate before the interrupted stage stands; its certificate decides
+    return log_delta, kappa, rescue.evaluations
+
+
 def solve_diagonal_se(
     theta_star: np.ndarray,
     n: int,
@@ -251,7 +297,8 @@ def solve_diagonal_se(
         summary = DiagonalProblem(abs_theta, None, d, n, lam, noise, heartbeat=beat, stage="start")
     # The summary's start only needs to be within Newton's basin: 1e-8 is ample.
     log_delta, kappa, ok = summary.solve_nested(kappa0, log_delta0, max(tol, 1e-8))
-    starts = [(log_delta, kappa)] if ok else []
+    summary_point = (log_delta, kappa)
+    starts = [summary_point] if ok else []
     if noise == 0.0:
         starts.append(_noiseless_start(abs_theta, n, lam))
     full = DiagonalProblem(
@@ -267,8 +314,15 @@ def solve_diagonal_se(
                 kappa, log_delta = kappa0, log_delta0
             log_delta, kappa, ok = full.solve_nested(kappa, log_delta, tol)
     except EvaluationCapError:
-        ok = False
+        pass  # uncertified; the certificate below decides
     iterations = full.evaluations
+    current = _certificate(theta_star, n, lam, noise, log_delta, kappa)
+    if current > tol and all(map(math.isfinite, summary_point)):
+        # Taken only when the solves above end uncertified, so converged points keep their floats.
+        rescued_log_delta, rescued_kappa, spent = _rescue(abs_theta, n, lam, noise, summary_point, tol, beat)
+        iterations += spent
+        if _certificate(theta_star, n, lam, noise, rescued_log_delta, rescued_kappa) < current:
+            log_delta, kappa = rescued_log_delta, rescued_kappa
     if not (math.isfinite(log_delta) and math.isfinite(kappa)):
         message = f"no bracketed fixed point found for n={n}, d={d}, λ={lam:g}, Δ={noise:g}"
         nan = math.nan
