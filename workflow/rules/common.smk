@@ -203,7 +203,7 @@ def teacher_flags(wildcards, input):
 def teacher_label_flag(wildcards):
     """` --teacher LABEL` of Figure 3 for a teacher other than the power law, else nothing."""
     label = teacher_label(config, wildcards.model)
-    return "" if label is None else " --teacher " + shlex.quote(label)
+    return "" if label is None else f" --teacher {shlex.quote(label)}"
 
 
 def power_law_gamma(wildcards):
