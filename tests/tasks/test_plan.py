@@ -184,7 +184,7 @@ def test_benchmark_patterns_follow_the_rule_files() -> None:
     patterns = plan.benchmark_patterns()
     assert {"fit", "state_evolution", "bayes_optimal", "optimal_lam", "spectra", "prune", "scaling_se"} <= set(patterns)
     match = patterns["fit"].search("benchmarks/rules/fit/quadratic/convex/d80_gamma1_noise0.5_lexp-1_n1283.tsv")
-    assert match.groupdict() == {"model": "quadratic", "estimator": "convex", "d": "80", "gamma": "1",
+    assert match.groupdict() == {"model": "quadratic", "estimator": "convex", "d": "80", "teacher": "gamma1",
                                  "noise": "0.5", "lam_exponent": "-1", "n": "1283"}  # fmt: skip
     # The Bayes-optimal curves are not state-evolution jobs with model "diagonal/bayes".
     assert patterns["state_evolution"].search("rules/se/diagonal/bayes/d100_gamma1_noise0.5.tsv") is None
