@@ -28,6 +28,7 @@ from typing import Any
 from ..config import format_float
 from ..errors import ConfigError, InputError
 from ..io.teacher_file import read_teacher_file, teacher_file_digest
+from ..targets import TEACHER_FAMILIES
 
 __all__ = [
     "DATA_GAMMA",
@@ -49,7 +50,6 @@ DATA_GAMMA = 1.0
 TEACHER_TAG = r"gamma-?[0-9]+(\.[0-9]+)?|sparse[0-9]+(\.[0-9]+)?|wishart[0-9]+(\.[0-9]+)?|flat|file-[0-9a-f]{12}"
 _DEFAULT = {"family": "power_law", "sparsity": None, "width_ratio": None, "file": None}
 _PARAMETER = {"sparse": "sparsity", "wishart": "width_ratio"}
-_NAMED = ("power_law", "sparse", "wishart", "flat")
 
 
 def teacher_section(config: Mapping[str, Any], model: str) -> dict[str, Any]:
@@ -77,7 +77,9 @@ def _check_model(config: Mapping[str, Any], model: str) -> None:
             f"{key}.family: {family} with {key}.file {path}: exclusive, one teacher; set family: null for a file"
         )
     if path is None and family is None:
-        raise ConfigError(f"{key}.family: null; one of {', '.join(_NAMED)} is allowed (null only with {key}.file)")
+        raise ConfigError(
+            f"{key}.family: null; one of {', '.join(TEACHER_FAMILIES)} is allowed (null only with {key}.file)"
+        )
     for wanted, name in _PARAMETER.items():
         if section[name] is not None and family != wanted:
             raise ConfigError(f"{key}.{name}: {section[name]:g} applies to family {wanted} only; got family {family}")
