@@ -343,8 +343,10 @@ def _check_memory(config: Mapping[str, Any]) -> None:
             if model == "diagonal":
                 need = diagonal_fit_bytes(d, n)
             else:
-                need = max(fit_workers(config, model, d) * quadratic_fit_bytes(d, n, design_memory, width),
-                           quadratic_se_bytes(d))
+                need = max(
+                    fit_workers(config, model, d) * quadratic_fit_bytes(d, n, design_memory, width),
+                    quadratic_se_bytes(d),
+                )
             if need / 1e9 > limit:
                 raise ConfigError(
                     f"{key}.d[{index}]: {d} needs about {need / 1e9:.3g} GB per {model} job (n = {n} at "
@@ -384,13 +386,13 @@ def cuda_dims(config: Mapping[str, Any]) -> list[int]:
 
 
 def _check_device(config: Mapping[str, Any]) -> None:
-    """The factored solver is NumPy-only: it cannot run the fits sent to CUDA."""
+    """The factored and SSNAL solvers are NumPy-only: they cannot run the fits sent to CUDA."""
     dims = cuda_dims(config)
     method = config["quadratic"]["solver"].get("method", "auto")
-    if dims and method == "factored" and "convex" in config["quadratic"]["estimators"]:
+    if dims and method in ("factored", "ssnal") and "convex" in config["quadratic"]["estimators"]:
         raise ConfigError(
             f"quadratic.device.cuda_min_d: {_cuda_min_d(config)} sends the convex fits at d = "
-            f"{', '.join(map(str, dims))} to CUDA, but quadratic.solver.method is 'factored', which runs on NumPy "
+            f"{', '.join(map(str, dims))} to CUDA, but quadratic.solver.method is {method!r}, which runs on NumPy "
             "only; use method auto (FISTA on the GPU) or fista, or set cuda_min_d to null"
         )
 

@@ -75,7 +75,7 @@ def test_prox_is_projection_of_shifted_matrix(global_seed):
         assert np.sum((v - shrink * np.eye(d) - p) * (w - p)) <= 1e-12
 
 
-@pytest.mark.parametrize("method", ["fista", "factored"])
+@pytest.mark.parametrize("method", ["fista", "factored", "ssnal"])
 @pytest.mark.parametrize(("d", "n", "lam"), [(8, 128, 1.5), (8, 128, 3.0), (10, 40, 0.1), (10, 40, 1.0)])
 def test_objective_matches_cvxpy(d, n, lam, method, global_seed):
     x, y, _ = _problem(global_seed, d, n)

@@ -70,9 +70,10 @@ def add_simulate_verbs(verbs) -> None:
     )
     fit.add_argument(
         "--solver-method",
-        choices=("auto", "fista", "factored"),
+        choices=("auto", "fista", "factored", "ssnal"),
         help="quadratic convex solver: auto (default: factored S = BBᵀ where the first dual matrix predicts a "
-        "low rank, else FISTA), fista, or factored",
+        "low rank, else FISTA, handed over to SSNAL when it has not converged after 100 iterations), fista, "
+        "factored, or ssnal (semismooth Newton augmented Lagrangian; needs the design in memory)",
     )
     fit.add_argument(
         "--block-size",

@@ -5,6 +5,8 @@ the duality-gap bound.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import check_real
@@ -86,3 +88,47 @@ def gap_bound(inner: float, g_min: float, lam: float, objective: float, d: int) 
     if lam == 0.0:
         return np.inf
     return max(inner, 0.0) + (-g_min) * d * objective / lam
+
+
+@dataclass(frozen=True)
+class RangeCertificate:
+    """KKT certificate of S ⪰ 0 with range Q (orthonormal, d×p) from the dual matrix G = ∇f(S) + (λ/d) I.
+
+    With P = I − QQᵀ, Ξ = G − P[PGP]₊P lies in ∂F(S) (the second term is in the normal cone of
+    the PSD cone at S), and ‖Ξ‖_F² = ‖GQ‖_F² + ‖PGQ‖_F² + ‖[PGP]₋‖_F²; ``kkt`` is ‖Ξ‖_F / scale.
+    ``values`` and ``vectors`` are the eigenpairs (ascending) of PGP on range(P); ``gq`` is G Q.
+    """
+
+    kkt: float
+    min_eigenvalue: float
+    values: np.ndarray
+    vectors: np.ndarray
+    gq: np.ndarray
+    q: np.ndarray
+
+    def inner(self, weights: np.ndarray) -> float:
+        """⟨G, Q diag(weights) Qᵀ⟩, the inner product of the duality gap for S = Q diag(weights) Qᵀ."""
+        return float(np.sum(self.q * self.gq, axis=0) @ weights)
+
+
+def complement_spectrum(g: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenpairs (ascending) of P G P on range(P), P = I − QQᵀ, as d-vectors."""
+    d, p = q.shape
+    if p == 0:
+        return np.linalg.eigh(0.5 * (g + g.T))
+    full = np.linalg.qr(np.hstack([q, np.eye(d)]))[0]
+    basis = full[:, p:d]
+    small = basis.T @ g @ basis
+    values, inner = np.linalg.eigh(0.5 * (small + small.T))
+    return values, basis @ inner
+
+
+def range_certificate(g: np.ndarray, q: np.ndarray, scale: float) -> RangeCertificate:
+    """The :class:`RangeCertificate` of S with range ``q`` from the full dual matrix ``g`` (d³ work)."""
+    gq = g @ q
+    values, vectors = complement_spectrum(g, q)
+    pgq = gq - q @ (q.T @ gq)
+    negative = values[values < 0.0]
+    kkt = float(np.sqrt(np.sum(gq * gq) + np.sum(pgq * pgq) + np.sum(negative**2)) / scale)
+    min_eigenvalue = float(np.linalg.eigvalsh(g)[0])
+    return RangeCertificate(kkt, min_eigenvalue, values, vectors, gq, q)

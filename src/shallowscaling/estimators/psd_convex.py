@@ -29,6 +29,7 @@ from ..results import warn_not_converged
 from ._psd_common import RANK_RTOL, check_design, check_lam, count_rank, duality_gap, gap_bound, select_backend
 from ._psd_operators import adjoint, forward
 from .psd_factored import solve_factored
+from .psd_ssnal import solve_ssnal
 
 __all__ = [
     "METHODS",
@@ -42,9 +43,11 @@ __all__ = [
 
 
 #: ``method`` of :func:`fit_psd_convex`: ``"fista"`` (accelerated proximal gradient on S),
-#: ``"factored"`` (S = B Bᵀ with width growth, :mod:`.psd_factored`), ``"auto"`` (factored
-#: while the width stays ≤ :func:`auto_max_width`, then FISTA warm-started from it).
-METHODS = ("auto", "fista", "factored")
+#: ``"factored"`` (S = B Bᵀ with width growth, :mod:`.psd_factored`), ``"ssnal"`` (semismooth
+#: Newton augmented Lagrangian in the dual, :mod:`.psd_ssnal`), ``"auto"`` (factored while the
+#: width stays ≤ :func:`auto_max_width`, else FISTA, handed over to SSNAL after
+#: ``AUTO_HANDOVER`` iterations without convergence).
+METHODS = ("auto", "fista", "factored", "ssnal")
 
 Design = ArrayDesign | StreamedDesign
 
@@ -85,7 +88,9 @@ class PSDConvexResult:
     rank : int
         Number of eigenvalues above ``RANK_RTOL`` × max(largest eigenvalue, RMS label).
     iterations : int
-        Accepted FISTA iterations.
+        Passes of the solver over X: accepted FISTA iterations; L-BFGS iterations of the factored
+        route; Newton steps plus CG products of the SSNAL route; their sum when ``method="auto"``
+        hands over from one route to the next.
     converged : bool
     status : str
         One of ``results.STATUSES``.
@@ -174,6 +179,7 @@ def _fista(
     ops,
     beat: Heartbeat,
     grad_zero=None,
+    quiet: bool = False,
 ) -> tuple[PSDConvexResult, float]:
     """FISTA with adaptive restart; returns the result and the final Lipschitz estimate.
 
@@ -263,7 +269,8 @@ def _fista(
         f"(tol {tol:.3g}), duality_gap {gap:.3g}, objective {objective:.10g}, rank {rank}"
     )
     beat.end(status, iterations, objective, residual, duality_gap=gap, rank=rank)
-    if not converged:
+    # ``quiet``: the caller continues from a capped run with another solver and reports the outcome.
+    if not converged and not (quiet and status == "max_iter"):
         warn_not_converged(
             "fit_psd_convex",
             message,
@@ -318,7 +325,8 @@ def fit_psd_convex(
         Relative KKT tolerance (see Notes). 1e-8 gives objectives within ~1e-10 relative of
         an interior-point solver at d ≤ 10.
     max_iter : int, default 20000
-        Cap on accepted FISTA iterations (each one forward and one adjoint pass, O(n d²)).
+        Cap on the passes counted by ``iterations`` (a FISTA iteration is one forward and one
+        adjoint pass, O(n d²)), all routes together.
     s0 : ndarray, shape (d, d), optional
         Warm start (e.g. the solution at a nearby λ); projected onto the PSD cone. Default 0.
     device : str, optional
@@ -326,6 +334,15 @@ def fit_psd_convex(
         (``"cpu"``, ``"cuda"``, ``"cuda:1"``; needs the ``torch`` extra): x, y and the iterates
         live on that device in float64 and the result comes back as NumPy arrays. Same
         iteration and stopping rule; see :mod:`._torch_backend`.
+    method : {"auto", "fista", "factored", "ssnal"}, default "auto"
+        ``"fista"``: accelerated proximal gradient. ``"factored"``: S = B Bᵀ with the width grown
+        until certified (:mod:`.psd_factored`). ``"ssnal"``: semismooth Newton augmented
+        Lagrangian in the dual (:mod:`.psd_ssnal`; needs X in memory and λ > 0). ``"auto"``:
+        factored when d ≥ ``AUTO_FACTORED_MIN_D`` and G₀ predicts a low rank; otherwise FISTA,
+        handed over to SSNAL after ``AUTO_HANDOVER`` iterations without convergence. Every route
+        stops on the same ``kkt_residual`` and reports the same certificates.
+    block_size : int, optional
+        Rows per block of a pass over the design (default ~64k numbers per block).
 
     Returns
     -------
@@ -388,11 +405,79 @@ def fit_psd_convex(
         # Ŝ has high rank: FISTA from the factored iterate (a warm start, not a restart).
         s0 = solve.b @ solve.b.T
         iterations = solve.iterations
+    # SSNAL needs X in memory (its CG products use a float32 copy of it) and λ > 0.
+    ssnal_ready = numpy_backend and isinstance(x, ArrayDesign) and lam > 0.0
+    if method == "ssnal":
+        if not ssnal_ready:
+            raise InputError(
+                f"`method` 'ssnal' needs the NumPy backend, a design held in memory and λ > 0; got "
+                f"device {device!r}, {'an in-memory' if isinstance(x, ArrayDesign) else 'a streamed'} design, "
+                f"λ = {lam!r}; use method='fista' or 'auto'"
+            )
+        return _ssnal_result(x, y, lam, tol, max_iter, s0, grad_zero)
     beat = Heartbeat("fit_psd_convex[fista]", "kkt_residual", d=d, n=n, lam=lam, tol=tol)
-    result, _ = _fista(x, y, lam, tol, max_iter, s0, _lipschitz(x, ops), ops, beat, grad_zero)
-    if iterations:
-        result = dataclasses.replace(result, iterations=result.iterations + iterations)
+    handover = method == "auto" and ssnal_ready and max_iter > AUTO_HANDOVER
+    fista_cap = AUTO_HANDOVER if handover else max_iter
+    result, _ = _fista(x, y, lam, tol, fista_cap, s0, _lipschitz(x, ops), ops, beat, grad_zero, quiet=handover)
+    iterations += result.iterations
+    if handover and result.status == "max_iter":
+        # FISTA crawls (the interpolation peak): SSNAL from its iterate; FISTA again if SSNAL fails.
+        result = _ssnal_result(x, y, lam, tol, max_iter - iterations, result.s, grad_zero, quiet=True)
+        iterations += result.iterations
+        if not result.converged:
+            beat = Heartbeat("fit_psd_convex[fista]", "kkt_residual", d=d, n=n, lam=lam, tol=tol)
+            result, _ = _fista(x, y, lam, tol, max(max_iter - iterations, 1), result.s, _lipschitz(x, ops), ops, beat)
+            iterations += result.iterations
+    if iterations != result.iterations:
+        result = dataclasses.replace(result, iterations=iterations)
     return result
+
+
+#: ``method="auto"`` hands FISTA's iterate over to SSNAL after this many iterations without
+#: convergence. Every point of the default study that FISTA solves in fewer keeps its FISTA
+#: result; the slow ones (near the interpolation peak, 200–4000 iterations) are where SSNAL's
+#: CG products cost less in all (measurements: docs/performance.md).
+AUTO_HANDOVER = 100
+
+
+def _ssnal_result(
+    x, y: np.ndarray, lam: float, tol: float, max_iter: int, s0, grad_zero, quiet: bool = False
+) -> PSDConvexResult:
+    """:func:`.psd_ssnal.solve_ssnal` as a :class:`PSDConvexResult` (same fields and meanings as FISTA's)."""
+    n, d = x.shape
+    beat = Heartbeat("fit_psd_convex[ssnal]", "kkt_residual", d=d, n=n, lam=lam, tol=tol)
+    solve = solve_ssnal(x, y, lam, grad_zero, tol=tol, max_iter=max(max_iter, 1), s0=s0, beat=beat)
+    s = (solve.vectors * solve.eigenvalues) @ solve.vectors.T
+    s = 0.5 * (s + s.T)
+    eigenvalues = np.zeros(d)
+    eigenvalues[: solve.eigenvalues.size] = solve.eigenvalues
+    gap = gap_bound(solve.inner, solve.gap_min_eigenvalue, lam, solve.objective, d)
+    rank = count_rank(eigenvalues, y)
+    status = solve.status
+    converged = status == "converged"
+    message = (
+        f"{status} after {solve.iterations} Newton steps (SSNAL, {solve.cg_products} CG products, "
+        f"{solve.outer} outer): kkt_residual {solve.kkt_residual:.3g} (tol {tol:.3g}), "
+        f"duality_gap {gap:.3g}, objective {solve.objective:.10g}, rank {rank}"
+    )
+    beat.end(status, solve.iterations, solve.objective, solve.kkt_residual, duality_gap=gap, rank=rank)
+    if not converged and not quiet:
+        warn_not_converged("fit_psd_convex", message, "Increase max_iter, or use method='fista'.")
+    return PSDConvexResult(
+        s=s,
+        eigenvalues=eigenvalues,
+        objective=solve.objective,
+        train_loss=float(solve.residual @ solve.residual) / n,
+        kkt_residual=solve.kkt_residual,
+        duality_gap=gap,
+        rank=rank,
+        # Newton steps and CG products: both are passes over X, as a FISTA iteration is.
+        iterations=solve.iterations + solve.cg_products,
+        converged=converged,
+        status=status,
+        message=message,
+        lam=lam,
+    )
 
 
 #: ``method="auto"`` tries the factored route only from this d on: below it a pass over X is so

@@ -14,16 +14,14 @@ L-BFGS iteration costs O(n·d·p) instead of FISTA's O(n·d²), which pays where
    scaled to the minimiser of the objective along it.
 2. L-BFGS with an exact line search (:func:`._lbfgs.lbfgs_factored`) on L(B) = F(B Bᵀ).
 3. Certificate at S = B Bᵀ, with Q an orthonormal basis of range(B), P = I − QQᵀ and
-   G = ∇f(S) + (λ/d) I = (2/d²) A*(A(S) − y) + (λ/d) I:
-   * G Q by one pass of cost n·d·p (:func:`._psd_operators.gram_matmat`);
-   * the smallest eigenvalues of P G P on range(P) by LOBPCG (blocks of ``BLOCK`` vectors,
-     constrained to be orthogonal to Q), with products by X only: never an n·d² pass;
-   * the KKT residual: Ξ = G − P[PGP]₊P lies in ∂F(S) (the second term is in the normal
-     cone of the PSD cone at S), and ‖Ξ‖_F² = ‖GQ‖_F² + ‖PGQ‖_F² + ‖[PGP]₋‖_F²
-     ≤ ‖GQ‖_F² + ‖PGQ‖_F² + (d − p) min(0, λ_min(PGP))²; it is divided by FISTA's scale
-     ‖∇f(0)‖_F + λ/√d, so ``kkt_residual`` means the same in both routes;
-   * a lower bound on λ_min(G): min(λ_min(QᵀGQ), λ_min(PGP)) − ‖PGQ‖₂, which enters the
-     duality gap of :func:`._psd_common.duality_gap` (the same bound FISTA reports).
+   G = ∇f(S) + (λ/d) I = (2/d²) A*(A(S) − y) + (λ/d) I, formed by one symmetric pass (n·d²/2)
+   and read by its exact spectrum (:func:`._psd_common.range_certificate`):
+   * the KKT residual: Ξ = G − P[PGP]₊P lies in ∂F(S), and ‖Ξ‖_F² = ‖GQ‖_F² + ‖PGQ‖_F² +
+     ‖[PGP]₋‖_F²; it is divided by FISTA's scale ‖∇f(0)‖_F + λ/√d, so ``kkt_residual`` means
+     the same in both routes;
+   * λ_min(G), which enters the duality gap of :func:`._psd_common.duality_gap` (the same bound
+     FISTA reports). An iterative eigensolver with products by X only was tried and rejected: it
+     could not resolve eigenvalues of size ~tol at less cost than the pass (docs/performance.md).
 4. If PGP has eigenvalues below −(tol·scale)/(2√(d − p)), their eigenvectors are descent
    directions that B cannot reach: they are appended as new columns (again scaled to the
    minimiser along them) and L-BFGS resumes. Otherwise, if the residual is still above tol,
@@ -31,9 +29,7 @@ L-BFGS iteration costs O(n·d·p) instead of FISTA's O(n·d²), which pays where
 
 When it breaks: when Ŝ has high rank (p would exceed ``max_width``), the factored iteration
 costs as much as FISTA's and converges more slowly; :func:`.fit_psd_convex` then hands the
-current B Bᵀ to FISTA as a warm start (``method="auto"``). The LOBPCG eigenvalue is an
-estimate, converged to a residual of ``tol``·scale/10; a direction it misses is one whose
-eigenvalue LOBPCG could not resolve at that accuracy.
+current B Bᵀ to FISTA as a warm start (``method="auto"``).
 """
 
 from __future__ import annotations
@@ -45,6 +41,7 @@ import numpy as np
 from ..progress import Heartbeat
 from . import _psd_operators as ops
 from ._lbfgs import DROP_RTOL, lbfgs_factored
+from ._psd_common import range_certificate
 
 __all__ = ["INITIAL_WIDTH", "FactoredSolve", "solve_factored"]
 
@@ -97,18 +94,6 @@ def _compress(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return b[:, :0], u[:, :0], sigma[:0]
     keep = int(np.count_nonzero(sigma**2 > DROP_RTOL * sigma[0] ** 2))
     return u[:, :keep] * sigma[:keep], u[:, :keep], sigma[:keep]
-
-
-def _complement_spectrum(g: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenpairs (ascending) of P G P on range(P), P = I − QQᵀ, as d-vectors."""
-    d, p = q.shape
-    if p == 0:
-        return np.linalg.eigh(0.5 * (g + g.T))
-    full = np.linalg.qr(np.hstack([q, np.eye(d)]))[0]
-    basis = full[:, p:d]
-    small = basis.T @ g @ basis
-    values, inner = np.linalg.eigh(0.5 * (small + small.T))
-    return values, basis @ inner
 
 
 def solve_factored(
@@ -192,12 +177,9 @@ def solve_factored(
         # certificate rigorous (an iterative eigensolver would have to resolve eigenvalues of
         # size ~threshold, which took more block passes than this one; docs/performance.md).
         g = (2.0 / d**2) * ops.adjoint(x, r) + shrink * np.eye(d)
-        gq = g @ q
-        values, vectors = _complement_spectrum(g, q)
-        pgq = gq - q @ (q.T @ gq)
-        negative = values[values < 0.0]
-        kkt = float(np.sqrt(np.sum(gq * gq) + np.sum(pgq * pgq) + np.sum(negative**2)) / scale)
-        gap_min = float(np.linalg.eigvalsh(g)[0])
+        certificate = range_certificate(g, q, scale)
+        kkt, gap_min, gq = certificate.kkt, certificate.min_eigenvalue, certificate.gq
+        values, vectors = certificate.values, certificate.vectors
         beat.tick(iterations, objective, kkt, width=p, round=rounds)
         if kkt <= tol:
             status = "converged"
