@@ -20,7 +20,9 @@ LABEL=DIR`` (repeatable) runs the same jobs with each source tree on ``PYTHONPAT
 interleaved point by point so that every tree sees the same machine load: the before/after
 comparison of a change. The start-up floor (interpreter plus the prune job's imports, no work)
 is timed per tree too. The estimated study total is the mean CPU seconds per job times the
-run's number of prune jobs of that model, against the run's fit CPU seconds.
+run's number of prune jobs of that model, against the run's fit CPU seconds. ``--batched`` also
+times one process per sweep (``prune --n`` with every n of the sweep, as the CLI allows): what
+the start-up costs when it is paid once per sweep instead of once per point.
 """
 
 from __future__ import annotations
@@ -166,6 +168,52 @@ def _rerun(run: Path, sources: dict[str, Path], every: int, fit_cpu: dict[str, f
                   f"{total_prune / total_fit:.3f}; target < {TARGET_RATIO:.0%}: {verdict}")  # fmt: skip
 
 
+def _batched(run: Path, sources: dict[str, Path], fit_cpu: dict[str, float]) -> None:
+    """One process per sweep (``prune --n N1 N2 ...``, every n of the sweep): the per-job start-up
+    paid once per sweep instead of once per point. Its table is compared with the run's collected
+    sweep table (``results/pruning/``, the points stacked in n order)."""
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    sweeps: dict[tuple, list[dict]] = {}
+    for path in sorted((run / "results" / "pruning" / "points").rglob("*.parquet")):
+        if match := POINT.search(path.as_posix()):
+            point = match.groupdict()
+            key = tuple(point[k] for k in ("model", "estimator", "d", "gamma", "noise", "lam_exponent"))
+            sweeps.setdefault(key, []).append(point)
+    print(f"\none process per sweep of {run} (every n in one `prune` call):")
+    print(f"{'src':<8} {'sweep':<34} {'points':>6} {'equal':>5} {'cpu s':>7} {'cpu s/point':>11}")
+    for label, src in sources.items():
+        totals: dict[str, float] = {}
+        with tempfile.TemporaryDirectory() as scratch:
+            output = Path(scratch) / "sweep.parquet"
+            for key, points in sweeps.items():
+                points.sort(key=lambda p: int(p["n"]))
+                commands = [_prune_command(run, config, p, output) for p in points]
+                command = list(commands[0])
+                for flag in ("--n", "--weights", "--solution", "--fits"):
+                    if flag in command:
+                        at = command.index(flag)
+                        command[at + 1 : at + 2] = [c[c.index(flag) + 1] for c in commands]
+                cpu, _ = _run_child(command, src)
+                model, estimator, d, gamma, noise, ell = key
+                stacked = (
+                    run
+                    / "results"
+                    / "pruning"
+                    / model
+                    / estimator
+                    / f"d{d}_gamma{gamma}_noise{noise}_lexp{ell}.parquet"
+                )
+                equal = stacked.exists() and pd.read_parquet(output).equals(pd.read_parquet(stacked))
+                totals[model] = totals.get(model, 0.0) + cpu
+                name = f"{model}/{estimator} d{d} lexp{ell}"
+                print(f"{label:<8} {name:<34} {len(points):>6} {equal!s:>5} {cpu:>7.2f} {cpu / len(points):>11.2f}")
+        prune, fits = sum(totals.values()), sum(fit_cpu.get(model, 0.0) for model in totals)
+        if fits > 0:
+            verdict = "met" if prune < TARGET_RATIO * fits else "not met"
+            print(f"{label:<8} total: prune {prune:.1f} CPU s / fits {fits:.1f} = {prune / fits:.3f}; "
+                  f"target < {TARGET_RATIO:.0%}: {verdict}")  # fmt: skip
+
+
 def _source(text: str) -> tuple[str, Path]:
     label, sep, folder = text.partition("=")
     if not sep or not label or not Path(folder).is_dir():
@@ -177,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="a finished run's working directory or its benchmarks/ folder")
     parser.add_argument("--rerun", action="store_true", help="time the run's prune jobs again (needs the working dir)")
+    parser.add_argument(
+        "--batched", action="store_true", help="--rerun: also time one process per sweep (every n in one call)"
+    )
     parser.add_argument("--every", type=int, default=1, help="--rerun: every k-th stored prune point (default 1: all)")
     parser.add_argument(
         "--src", type=_source, action="append", help="--rerun: LABEL=DIR, a source tree to time (repeatable; "
@@ -196,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         fit_cpu = {model: float(fits[fits["model"] == model]["cpu"].sum()) for model in fits["model"].unique()}
         sources = dict(args.src or [("here", Path(__file__).resolve().parents[1] / "src")])
         _rerun(args.results, sources, args.every, fit_cpu)
+        if args.batched:
+            _batched(args.results, sources, fit_cpu)
     return 0
 
 
