@@ -15,6 +15,7 @@ from shallowscaling.spectra import analyse_spectrum, estimate_noise_edge, free_c
 from shallowscaling.spectra.pruning import prune_coefficients
 from shallowscaling.state_evolution.diagonal import soft_threshold_active_probability
 from shallowscaling.tasks.fit import fit_replicates
+from shallowscaling.tasks.predict import predict_point
 from shallowscaling.tasks.problem import draw_problem
 from shallowscaling.tasks.pruning import PRUNING_COLUMNS, prune_point
 from shallowscaling.tasks.spectra import SPECTRA_COLUMNS, spectra_sweep
@@ -168,6 +169,12 @@ def test_diagonal_sure_cut_beats_the_noise_edge_in_phase_via() -> None:
     np.testing.assert_allclose(table["empirical_threshold"], table["threshold"], rtol=0.02)
     assert (table["cleaned_empirical_excess_risk"] < 0.75 * table["pruned_se_excess_risk"]).all()
     assert (table["cleaned_empirical_excess_risk"] < 1.5 * table["optimal_excess_risk"]).all()
+    # The Bayes-optimal reference is of the teacher prior, solved once per point: every replicate
+    # carries the value `predict --method bayes` gives (0.0511), below each replicate's optimal-λ
+    # ERM risk (0.0587, 0.0559).
+    bayes, _ = predict_point("diagonal", d, 1.0, 0.5, n, None, SEED, method="bayes")
+    assert (table["bayes_excess_risk"] == bayes["excess_risk"]).all() and table["bayes_converged"].all()
+    assert (table["bayes_excess_risk"] < table["optimal_excess_risk"]).all()
 
 
 @pytest.mark.slow

@@ -100,23 +100,23 @@ def _refit_quadratic(estimator: str, problem: Problem, lam: float, tol: float, m
     return module.fit_quadratic_network(problem.x, problem.y, lam, rng, width=width, gtol=gtol, max_iter=max_iter)
 
 
-def _reference_risks(
+def _optimal_reference(
     model, d, gamma, noise, n, seed, target, normalization, n_draws, width
-) -> tuple[float, float, float, bool, bool]:
-    """(λ_opt, ERM SE risk at λ_opt, Bayes-optimal SE risk, and the two solves' converged) of one teacher."""
+) -> tuple[float, float, bool]:
+    """(λ_opt, ERM SE risk at λ_opt, the search's converged) of one teacher (``predict --lam optimal``)."""
     options = {"target": target, "n_draws": n_draws, "width": width, "normalization": normalization}
     record, _ = predict_point(model, d, gamma, noise, n, "optimal", seed, **options)
-    bayes_target = None if model == "diagonal" else target
+    return record["lam"], record["excess_risk"], bool(record["converged"])
+
+
+def _bayes_reference(model, d, gamma, noise, n, seed, target, normalization) -> tuple[float, bool]:
+    """(Bayes-optimal SE risk, converged) of the teacher prior: ``target`` the eigenvalues of S*
+    (quadratic) or None (diagonal: the power law's Gaussian prior). Either is the same for every
+    replicate of a point, so it is solved once per point."""
     bayes, _ = predict_point(
-        model, d, gamma, noise, n, None, seed, method="bayes", target=bayes_target, normalization=normalization
+        model, d, gamma, noise, n, None, seed, method="bayes", target=target, normalization=normalization
     )
-    return (
-        record["lam"],
-        record["excess_risk"],
-        bayes["excess_risk"],
-        bool(record["converged"]),
-        bool(bayes["converged"]),
-    )
+    return bayes["excess_risk"], bool(bayes["converged"])
 
 
 def prune_point(
@@ -244,9 +244,13 @@ def prune_point(
         )
         tuned = tune_quadratic_threshold(s, delta, threshold, goe)
         se_cleaned = 2.0 * cleaned_quadratic_error(s, delta, threshold, goe)
-        optimal_lam, optimal_risk, bayes_risk, optimal_ok, bayes_ok = _reference_risks(
+        optimal_lam, optimal_risk, optimal_ok = _optimal_reference(
             model, d, gamma, noise, n, seed, s, normalization, n_draws, width
         )
+    # One teacher prior per point: every replicate shares its Bayes-optimal risk.
+    bayes_risk, bayes_ok = _bayes_reference(
+        model, d, gamma, noise, n, seed, s if model == "quadratic" else None, normalization
+    )
     for replicate in replicates:
         rows = replicate_rows(weights, replicate)
         stored = rows["eigenvalue"].to_numpy(dtype=float)
@@ -331,6 +335,7 @@ def prune_point(
         else:
             problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization)
             row = _prune_diagonal(problem, rows, point, replicate, normalization)
+            row["bayes_excess_risk"], row["bayes_converged"] = bayes_risk, bayes_ok
             # The fit job's flag when its table is given (the workflow gives it); else unknown, True.
             row["converged"] = True if fits is None else _stored_converged(fits, point, replicate)
         records.append({**point, "replicate": replicate, "rate_phase": phase, **row})
@@ -411,7 +416,7 @@ def _prune_diagonal(problem: Problem, rows: pd.DataFrame, point: dict, replicate
     source, chosen = ("residuals", residual) if math.isfinite(residual.noise_scale) else ("spectrum", estimate)
     empirical_delta, empirical_threshold = float(chosen.noise_scale), max(float(chosen.threshold_shift), 0.0)
     tuned = tune_diagonal_threshold(theta_star, delta, threshold)
-    optimal_lam, optimal_risk, bayes_risk, optimal_ok, bayes_ok = _reference_risks(
+    optimal_lam, optimal_risk, optimal_ok = _optimal_reference(
         "diagonal", d, point["gamma"], point["noise"], n, seed, theta_star, normalization, 1, None
     )
 
@@ -453,8 +458,6 @@ def _prune_diagonal(problem: Problem, rows: pd.DataFrame, point: dict, replicate
         "threshold": threshold,
         "optimal_lam": optimal_lam,
         "optimal_excess_risk": optimal_risk,
-        "bayes_excess_risk": bayes_risk,
         "se_converged": bool(se["converged"]),
         "optimal_converged": optimal_ok,
-        "bayes_converged": bayes_ok,
     }
