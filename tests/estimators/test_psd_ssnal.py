@@ -11,7 +11,12 @@ from shallowscaling.data import draw_quadratic_data
 from shallowscaling.design import StreamedDesign
 from shallowscaling.errors import InputError
 from shallowscaling.estimators import _psd_operators as ops
-from shallowscaling.estimators.psd_convex import AUTO_HANDOVER, fit_psd_convex
+from shallowscaling.estimators.psd_convex import (
+    AUTO_HANDOVER,
+    AUTO_HANDOVER_REMAINING,
+    AUTO_SSNAL_MIN_D,
+    fit_psd_convex,
+)
 from shallowscaling.estimators.psd_ssnal import _Newton
 from shallowscaling.seeding import make_rng
 from shallowscaling.targets import draw_quadratic_teacher, target_matrix
@@ -63,20 +68,26 @@ def test_ssnal_reaches_the_fista_optimum(d, n, lam, global_seed):
 
 
 def test_auto_hands_a_slow_fista_over_to_ssnal(global_seed):
-    # This point needs more than AUTO_HANDOVER FISTA iterations; auto finishes with SSNAL and
-    # reaches the same optimum. A point that FISTA solves quickly keeps the FISTA result exactly.
-    x, y = _problem(global_seed, 30, 108)
-    lam = 1 / 30
-    fista = fit_psd_convex(x, y, lam, tol=1e-8, method="fista", max_iter=100000)
-    assert fista.iterations > AUTO_HANDOVER
-    auto = fit_psd_convex(x, y, lam, tol=1e-8, max_iter=100000)
+    # Near the interpolation peak FISTA's decay predicts many more iterations: auto finishes with
+    # SSNAL at the same optimum. A point FISTA solves quickly, and any point below
+    # AUTO_SSNAL_MIN_D, keeps the FISTA result exactly.
+    d, n = 40, 103
+    assert d >= AUTO_SSNAL_MIN_D
+    x, y = _problem(global_seed, d, n)
+    fista = fit_psd_convex(x, y, 1 / d, tol=1e-8, method="fista", max_iter=100000)
+    assert fista.iterations > AUTO_HANDOVER + AUTO_HANDOVER_REMAINING
+    auto = fit_psd_convex(x, y, 1 / d, tol=1e-8, max_iter=100000)
     assert auto.converged and "SSNAL" in auto.message
     assert auto.iterations > AUTO_HANDOVER
     assert auto.objective == pytest.approx(fista.objective, rel=1e-8)
-    x_fast, y_fast = _problem(global_seed, 20, 800)
+    x_fast, y_fast = _problem(global_seed, 40, 1600)
     quick = fit_psd_convex(x_fast, y_fast, 1.0, tol=1e-8, method="fista")
     assert quick.iterations < AUTO_HANDOVER
     assert fit_psd_convex(x_fast, y_fast, 1.0, tol=1e-8).objective == quick.objective
+    x_small, y_small = _problem(global_seed, 20, 76)
+    slow_small = fit_psd_convex(x_small, y_small, 1 / 20, tol=1e-8, method="fista", max_iter=100000)
+    assert slow_small.iterations > AUTO_HANDOVER
+    assert fit_psd_convex(x_small, y_small, 1 / 20, tol=1e-8, max_iter=100000).objective == slow_small.objective
 
 
 def test_ssnal_stops_at_max_iter_and_says_so(global_seed):

@@ -45,8 +45,8 @@ __all__ = [
 #: ``method`` of :func:`fit_psd_convex`: ``"fista"`` (accelerated proximal gradient on S),
 #: ``"factored"`` (S = B Bᵀ with width growth, :mod:`.psd_factored`), ``"ssnal"`` (semismooth
 #: Newton augmented Lagrangian in the dual, :mod:`.psd_ssnal`), ``"auto"`` (factored while the
-#: width stays ≤ :func:`auto_max_width`, else FISTA, handed over to SSNAL after
-#: ``AUTO_HANDOVER`` iterations without convergence).
+#: width stays ≤ :func:`auto_max_width`, else FISTA, handed over to SSNAL when its decay after
+#: ``AUTO_HANDOVER`` iterations predicts more than ``AUTO_HANDOVER_REMAINING`` more).
 METHODS = ("auto", "fista", "factored", "ssnal")
 
 Design = ArrayDesign | StreamedDesign
@@ -183,7 +183,7 @@ def _fista(
     ops,
     beat: Heartbeat,
     grad_zero=None,
-    quiet: bool = False,
+    handover: bool = False,
 ) -> tuple[PSDConvexResult, float]:
     """FISTA with adaptive restart; returns the result and the final Lipschitz estimate.
 
@@ -216,6 +216,7 @@ def _fista(
     residual = np.inf
     status = "max_iter"
     iterations = 0
+    history: list[float] = []
     while iterations < max_iter:
         iterations += 1
         while True:
@@ -245,6 +246,12 @@ def _fista(
             s_cur, ax_cur, g_cur, eig_cur = s_new, ax_new, g_new, eig
             status = "converged"
             break
+        if handover:
+            history.append(residual)
+            if iterations == AUTO_HANDOVER and _predicted_iterations(history, tol) > AUTO_HANDOVER_REMAINING:
+                s_cur, ax_cur, g_cur, eig_cur = s_new, ax_new, g_new, eig
+                status = "handover"
+                break
         # O'Donoghue–Candès gradient restart: drop the momentum when the prox-gradient step
         # points against the last move (⟨Y − S⁺, S⁺ − S⟩ > 0).
         if ops.inner(s_y - s_new, s_new - s_cur) > 0.0:
@@ -273,8 +280,8 @@ def _fista(
         f"(tol {tol:.3g}), duality_gap {gap:.3g}, objective {objective:.10g}, rank {rank}"
     )
     beat.end(status, iterations, objective, residual, duality_gap=gap, rank=rank)
-    # ``quiet``: the caller continues from a capped run with another solver and reports the outcome.
-    if not converged and not (quiet and status == "max_iter"):
+    # "handover": the caller continues with SSNAL and reports the outcome.
+    if not converged and status != "handover":
         warn_not_converged(
             "fit_psd_convex",
             message,
@@ -343,7 +350,9 @@ def fit_psd_convex(
         until certified (:mod:`.psd_factored`). ``"ssnal"``: semismooth Newton augmented
         Lagrangian in the dual (:mod:`.psd_ssnal`; needs X in memory and λ > 0). ``"auto"``:
         factored when d ≥ ``AUTO_FACTORED_MIN_D`` and G₀ predicts a low rank; otherwise FISTA,
-        handed over to SSNAL after ``AUTO_HANDOVER`` iterations without convergence. Every route
+        handed over to SSNAL when d ≥ ``AUTO_SSNAL_MIN_D`` and, after ``AUTO_HANDOVER``
+        iterations, the decay of its residual predicts more than ``AUTO_HANDOVER_REMAINING``
+        further iterations. Every route
         stops on the same ``kkt_residual`` and reports the same certificates.
     block_size : int, optional
         Rows per block of a pass over the design (default ~64k numbers per block).
@@ -420,11 +429,10 @@ def fit_psd_convex(
             )
         return _ssnal_result(x, y, lam, tol, max_iter, s0, grad_zero)
     beat = Heartbeat("fit_psd_convex[fista]", "kkt_residual", d=d, n=n, lam=lam, tol=tol)
-    handover = method == "auto" and ssnal_ready and max_iter > AUTO_HANDOVER
-    fista_cap = AUTO_HANDOVER if handover else max_iter
-    result, _ = _fista(x, y, lam, tol, fista_cap, s0, _lipschitz(x, ops), ops, beat, grad_zero, quiet=handover)
+    handover = method == "auto" and ssnal_ready and d >= AUTO_SSNAL_MIN_D
+    result, _ = _fista(x, y, lam, tol, max_iter, s0, _lipschitz(x, ops), ops, beat, grad_zero, handover=handover)
     iterations += result.iterations
-    if handover and result.status == "max_iter":
+    if result.status == "handover":
         # FISTA crawls (the interpolation peak): SSNAL from its iterate; FISTA again if SSNAL fails.
         result = _ssnal_result(x, y, lam, tol, max_iter - iterations, result.s, grad_zero, quiet=True)
         iterations += result.iterations
@@ -437,11 +445,30 @@ def fit_psd_convex(
     return result
 
 
-#: ``method="auto"`` hands FISTA's iterate over to SSNAL after this many iterations without
-#: convergence. Every point of the default study that FISTA solves in fewer keeps its FISTA
-#: result; the slow ones (near the interpolation peak, 200–4000 iterations) are where SSNAL's
-#: CG products cost less in all (measurements: docs/performance.md).
+#: ``method="auto"``: at this FISTA iteration, FISTA's iterate goes to SSNAL if the residual's
+#: decay predicts more than ``AUTO_HANDOVER_REMAINING`` further iterations, from d =
+#: ``AUTO_SSNAL_MIN_D`` on. The fits FISTA finishes sooner keep their FISTA result bit for bit.
+#: SSNAL costs the equivalent of ~400 FISTA iterations at d = 120–200 (its ~1000 CG products at
+#: ~0.4 of an iteration each) but about its CG count at small d, where both are overhead-bound:
+#: at d = 20 it lost even against an 800-iteration FISTA run, from d = 40 on it won wherever the
+#: prediction sent it (measurements: docs/performance.md).
 AUTO_HANDOVER = 100
+AUTO_HANDOVER_REMAINING = 400
+AUTO_SSNAL_MIN_D = 32
+
+
+def _predicted_iterations(history: list[float], tol: float) -> float:
+    """FISTA iterations still needed to reach ``tol``, from the residuals' log-linear decay.
+
+    The rate is the decay of the best residual between the middle and the end of ``history``
+    (minima over short windows: the restarted iteration is not monotone).
+    """
+    half = len(history) // 2
+    early, late = min(history[half - 5 : half + 5]), min(history[-10:])
+    rate = (np.log(early) - np.log(late)) / (len(history) - half)
+    if not rate > 0.0:
+        return np.inf
+    return float(np.log(late / tol) / rate)
 
 
 def _ssnal_result(

@@ -26,7 +26,7 @@ does, near the interpolation peak (measurements: docs/performance.md).
 Why it is not the default everywhere: where Ŝ has high rank and FISTA needs a few dozen
 iterations, the ~1000 CG products cost more than the whole FISTA solve. :func:`.fit_psd_convex`
 (``method="auto"``) therefore starts with FISTA and hands its iterate over to this solver only
-when FISTA has not converged after ``AUTO_HANDOVER`` iterations.
+when the decay of its residual after ``AUTO_HANDOVER`` iterations predicts many more.
 
 Precision: the CG products run in float32 (a copy of X; the Newton system is solved to 10 %
 relative accuracy, far above float32 rounding); ∇φ, the line search, the multiplier and the
