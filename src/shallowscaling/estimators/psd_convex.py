@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,10 +25,10 @@ from ..design import ArrayDesign, StreamedDesign
 from ..errors import InputError
 from ..progress import Heartbeat
 from ..results import warn_not_converged
-from ._psd_common import RANK_RTOL, check_design, check_lam, count_rank, duality_gap, gap_bound, select_backend
+from ._psd_common import RANK_RTOL, check_design, check_lam, count_rank, duality_gap, select_backend
 from ._psd_operators import adjoint, forward
+from ._psd_result import PSDConvexResult, factored_result, ssnal_result
 from .psd_factored import solve_factored
-from .psd_ssnal import solve_ssnal
 
 __all__ = [
     "METHODS",
@@ -64,54 +63,6 @@ _BACKTRACK_GROWTH = 1.25
 # Relative slack of the backtracking test: the curvature along a step comes from the difference
 # of two forward products, so a violation by less than this is rounding, not curvature.
 _BACKTRACK_SLACK = 1e-8
-
-
-@dataclass(frozen=True)
-class PSDConvexResult:
-    """Result of :func:`fit_psd_convex`.
-
-    Attributes
-    ----------
-    s : ndarray, shape (d, d)
-        The estimate Ŝ (symmetric, PSD).
-    eigenvalues : ndarray, shape (d,)
-        Eigenvalues of Ŝ in descending order (exact zeros below the soft threshold).
-    objective : float
-        F(Ŝ) = (1/d²) Σ_μ (y_μ − ⟨Ŝ, Z_μ⟩)² + (λ/d) Tr Ŝ.
-    train_loss : float
-        (1/n) Σ_μ (y_μ − ⟨Ŝ, Z_μ⟩)².
-    kkt_residual : float
-        ‖Ξ‖_F / scale, where Ξ ∈ ∂F(Ŝ) is an explicit subgradient (see Notes) and
-        scale = ‖∇f(0)‖_F + λ/√d. Converged iff ``kkt_residual <= tol``.
-    duality_gap : float
-        Upper bound on F(Ŝ) − min F from the dual matrix G = ∇f(Ŝ) + (λ/d) I (see Notes);
-        ``inf`` when λ = 0 and G is not PSD.
-    rank : int
-        Number of eigenvalues above ``RANK_RTOL`` × max(largest eigenvalue, RMS label).
-    iterations : int
-        Passes of the solver over X: accepted FISTA iterations; L-BFGS iterations of the factored
-        route; Newton steps plus CG products of the SSNAL route; their sum when ``method="auto"``
-        hands over from one route to the next.
-    converged : bool
-    status : str
-        One of ``results.STATUSES``.
-    message : str
-    lam : float
-        The regularisation λ.
-    """
-
-    s: np.ndarray
-    eigenvalues: np.ndarray
-    objective: float
-    train_loss: float
-    kkt_residual: float
-    duality_gap: float
-    rank: int
-    iterations: int
-    converged: bool
-    status: str
-    message: str
-    lam: float
 
 
 def _check_symmetric(s: object, d: int, name: str, symbol: str) -> np.ndarray:
@@ -413,7 +364,7 @@ def fit_psd_convex(
         beat = Heartbeat("fit_psd_convex[factored]", "kkt_residual", d=d, n=n, lam=lam, tol=tol, max_width=max_width)
         solve = solve_factored(x, y, lam, grad_zero, tol=tol, max_iter=max_iter, max_width=max_width, beat=beat)
         if solve.status != "width" or method == "factored":
-            return _factored_result(solve, y, lam, tol, beat)
+            return factored_result(solve, y, lam, tol, beat)
         beat.end("width", solve.iterations, solve.objective, solve.kkt_residual, width=solve.b.shape[1])
         # Ŝ has high rank: FISTA from the factored iterate (a warm start, not a restart).
         s0 = solve.b @ solve.b.T
@@ -427,14 +378,14 @@ def fit_psd_convex(
                 f"device {device!r}, {'an in-memory' if isinstance(x, ArrayDesign) else 'a streamed'} design, "
                 f"λ = {lam!r}; use method='fista' or 'auto'"
             )
-        return _ssnal_result(x, y, lam, tol, max_iter, s0, grad_zero)
+        return ssnal_result(x, y, lam, tol, max_iter, s0, grad_zero)
     beat = Heartbeat("fit_psd_convex[fista]", "kkt_residual", d=d, n=n, lam=lam, tol=tol)
     handover = method == "auto" and ssnal_ready and d >= AUTO_SSNAL_MIN_D
     result, _ = _fista(x, y, lam, tol, max_iter, s0, _lipschitz(x, ops), ops, beat, grad_zero, handover=handover)
     iterations += result.iterations
     if result.status == "handover":
         # FISTA crawls (the interpolation peak): SSNAL from its iterate; FISTA again if SSNAL fails.
-        result = _ssnal_result(x, y, lam, tol, max_iter - iterations, result.s, grad_zero, quiet=True)
+        result = ssnal_result(x, y, lam, tol, max_iter - iterations, result.s, grad_zero, quiet=True)
         iterations += result.iterations
         if not result.converged:
             beat = Heartbeat("fit_psd_convex[fista]", "kkt_residual", d=d, n=n, lam=lam, tol=tol)
@@ -471,46 +422,6 @@ def _predicted_iterations(history: list[float], tol: float) -> float:
     return float(np.log(late / tol) / rate)
 
 
-def _ssnal_result(
-    x, y: np.ndarray, lam: float, tol: float, max_iter: int, s0, grad_zero, quiet: bool = False
-) -> PSDConvexResult:
-    """:func:`.psd_ssnal.solve_ssnal` as a :class:`PSDConvexResult` (same fields and meanings as FISTA's)."""
-    n, d = x.shape
-    beat = Heartbeat("fit_psd_convex[ssnal]", "kkt_residual", d=d, n=n, lam=lam, tol=tol)
-    solve = solve_ssnal(x, y, lam, grad_zero, tol=tol, max_iter=max(max_iter, 1), s0=s0, beat=beat)
-    s = (solve.vectors * solve.eigenvalues) @ solve.vectors.T
-    s = 0.5 * (s + s.T)
-    eigenvalues = np.zeros(d)
-    eigenvalues[: solve.eigenvalues.size] = solve.eigenvalues
-    gap = gap_bound(solve.inner, solve.gap_min_eigenvalue, lam, solve.objective, d)
-    rank = count_rank(eigenvalues, y)
-    status = solve.status
-    converged = status == "converged"
-    message = (
-        f"{status} after {solve.iterations} Newton steps (SSNAL, {solve.cg_products} CG products, "
-        f"{solve.outer} outer): kkt_residual {solve.kkt_residual:.3g} (tol {tol:.3g}), "
-        f"duality_gap {gap:.3g}, objective {solve.objective:.10g}, rank {rank}"
-    )
-    beat.end(status, solve.iterations, solve.objective, solve.kkt_residual, duality_gap=gap, rank=rank)
-    if not converged and not quiet:
-        warn_not_converged("fit_psd_convex", message, "Increase max_iter, or use method='fista'.")
-    return PSDConvexResult(
-        s=s,
-        eigenvalues=eigenvalues,
-        objective=solve.objective,
-        train_loss=float(solve.residual @ solve.residual) / n,
-        kkt_residual=solve.kkt_residual,
-        duality_gap=gap,
-        rank=rank,
-        # Newton steps and CG products: both are passes over X, as a FISTA iteration is.
-        iterations=solve.iterations + solve.cg_products,
-        converged=converged,
-        status=status,
-        message=message,
-        lam=lam,
-    )
-
-
 #: ``method="auto"`` tries the factored route only from this d on: below it a pass over X is so
 #: cheap that the per-iteration overheads of L-BFGS (SVDs of B, the quartic line search) decide
 #: in FISTA's favour (comparison: docs/performance.md, Notes moved from the source).
@@ -525,46 +436,6 @@ def auto_max_width(d: int) -> int:
     tried only while the rank is small (comparison: docs/performance.md, Notes moved from the source).
     """
     return max(4, d // 20)
-
-
-def _factored_result(solve, y: np.ndarray, lam: float, tol: float, beat: Heartbeat) -> PSDConvexResult:
-    """The :class:`PSDConvexResult` of a factored solve (same fields and meanings as FISTA's)."""
-    b = solve.b
-    d = b.shape[0]
-    s = b @ b.T
-    s = 0.5 * (s + s.T)
-    eigenvalues = np.zeros(d)
-    singular = np.linalg.svd(b, compute_uv=False)
-    eigenvalues[: singular.size] = singular**2
-    # ⟨G, B Bᵀ⟩ = ⟨G B, B⟩ with G B = (2/d²) A*(r) B + (λ/d) B; r is the final residual A(S) − y,
-    # so this is the exact inner product of the gap bound.
-    inner = float(np.sum(solve.gb * b)) if solve.gb is not None else 0.0
-    gap = gap_bound(inner, solve.gap_min_eigenvalue, lam, solve.objective, d)
-    rank = count_rank(eigenvalues, y) if d else 0
-    status = solve.status
-    converged = status == "converged"
-    message = (
-        f"{status} after {solve.iterations} L-BFGS iterations (factored, width {b.shape[1]}, "
-        f"{solve.rounds} rounds): kkt_residual {solve.kkt_residual:.3g} (tol {tol:.3g}), "
-        f"duality_gap {gap:.3g}, objective {solve.objective:.10g}, rank {rank}"
-    )
-    beat.end(status, solve.iterations, solve.objective, solve.kkt_residual, duality_gap=gap, rank=rank)
-    if not converged:
-        warn_not_converged("fit_psd_convex", message, "Increase max_iter, or use method='fista'.")
-    return PSDConvexResult(
-        s=s,
-        eigenvalues=eigenvalues,
-        objective=solve.objective,
-        train_loss=float(solve.residual @ solve.residual) / solve.residual.shape[0],
-        kkt_residual=solve.kkt_residual,
-        duality_gap=gap,
-        rank=rank,
-        iterations=solve.iterations,
-        converged=converged,
-        status=status,
-        message=message,
-        lam=lam,
-    )
 
 
 def fit_psd_convex_path(
