@@ -30,6 +30,10 @@ are not, the polished point is worse and is discarded, and coordinate descent co
 100× tighter scikit-learn tolerance. ``kkt_residual`` (the subgradient-condition violation
 ``max_i dist(g_i, λ ∂|θ_i|)/λ``) is reported as a diagnostic; the stopping rule is
 ``duality_gap <= tol``.
+
+A design too large to hold (a :class:`~shallowscaling.design.StreamedDesign`, n > d) is never
+formed: the same loops run on XᵀX, Xᵀy and ‖y‖² (:mod:`shallowscaling.estimators._lasso_gram`,
+docs/theory.md §7.2), and the reported certificate is recomputed from the residual in one pass.
 """
 
 from __future__ import annotations
