@@ -37,7 +37,13 @@ from shallowscaling.cli import main
         (["fit", "quadratic", "--estimator", "network", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10",
           "--lam", "1", "--solver-method", "fista"], ["--solver-method", "convex only", "network"]),
         (["fit", "diagonal", "--estimator", "lasso", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10",
-          "--lam", "1", "--design-memory", "2"], ["--design-memory", "quadratic fits only", "2"]),
+          "--lam", "1", "--design-memory", "0"], ["--design-memory", "> 0", "0"]),
+        (["fit", "diagonal", "--estimator", "lasso", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10",
+          "--lam", "1", "--design-memory", "lots"], ["--design-memory", "number", "'lots'"]),
+        (["fit", "diagonal", "--estimator", "network", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10",
+          "--lam", "1", "--design-memory", "2"], ["--design-memory", "diagonal network", "2.0"]),
+        (["fit", "diagonal", "--estimator", "lasso", "--d", "10", "--gamma", "1", "--noise", "0.5", "--n", "10",
+          "--lam", "1", "--block-size", "64"], ["--block-size", "quadratic fits only", "64"]),
     ],
 )  # fmt: skip
 def test_bad_flags_exit_2_with_a_clear_message(argv, fragments, capsys) -> None:

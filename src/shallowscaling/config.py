@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .data import diagonal_design_streamed
 from .errors import ConfigError
 from .rates import classify_phase
 from .sweeps import (  # re-exported: the rules and notebooks read the grids from the config module
@@ -290,9 +291,17 @@ def machine_memory_gb() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
 
 
-def diagonal_fit_bytes(d: int, n: int) -> float:
-    """Memory of one diagonal fit: the n × d design, its d × d Gram matrix and a few vectors."""
-    return float(_FLOAT * (n * d + d * d + 4 * (n + d)))
+def diagonal_fit_bytes(d: int, n: int, design_memory_gb: float | None = None) -> float:
+    """Memory of one diagonal fit: the n × d design, its d × d Gram matrix and a few vectors.
+
+    A LASSO design that the budget ``design_memory_gb`` streams
+    (:func:`~shallowscaling.data.diagonal_design_streamed`) counts for that budget at most, as a
+    quadratic one does; ``None``: the design is held whatever its size (the diagonal network).
+    """
+    design = float(_FLOAT * n * d)
+    if design_memory_gb is not None and diagonal_design_streamed(n, d, design_memory_gb):
+        design = design_memory_gb * 1e9
+    return design + _FLOAT * (d * d + 4 * (n + d))
 
 
 def quadratic_fit_bytes(d: int, n: int, design_memory_gb: float, width: int | None = None) -> float:
@@ -322,6 +331,12 @@ def _check_memory(config: Mapping[str, Any]) -> None:
     """Refuse a sweep whose largest fit needs more memory than this machine has."""
     limit = machine_memory_gb()
     design_memory = config["quadratic"]["solver"].get("design_memory", 1.0)
+    # The diagonal network holds its design whatever the budget (fit_bytes).
+    diagonal_memory = (
+        None
+        if "network" in config["diagonal"]["estimators"]
+        else config["diagonal"]["solver"].get("design_memory", 1.0)
+    )
     width = config["quadratic"].get("width")
     fig5 = config["scaling"]["fig5"]
     tail = tail_sweep(config)
@@ -341,7 +356,7 @@ def _check_memory(config: Mapping[str, Any]) -> None:
         for index, d in enumerate(dims):
             n = n_from_exponent(model, d, grid["stop"])
             if model == "diagonal":
-                need = diagonal_fit_bytes(d, n)
+                need = diagonal_fit_bytes(d, n, diagonal_memory)
             else:
                 need = max(
                     fit_workers(config, model, d) * quadratic_fit_bytes(d, n, design_memory, width),

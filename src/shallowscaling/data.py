@@ -23,7 +23,9 @@ from .errors import InputError
 
 __all__ = [
     "CHUNK_ROWS",
+    "diagonal_design_streamed",
     "draw_diagonal_data",
+    "draw_diagonal_design",
     "draw_quadratic_data",
     "draw_quadratic_design",
     "quadratic_forward",
@@ -44,6 +46,68 @@ def draw_diagonal_data(
     x = rng.standard_normal((n, d))
     y = x @ theta_star / np.sqrt(d) + np.sqrt(noise) * rng.standard_normal(n)
     return x, y
+
+
+def diagonal_design_streamed(n: int, d: int, design_memory: float) -> bool:
+    """Whether a diagonal design of shape (n, d) is streamed under a budget of ``design_memory`` GB.
+
+    Only for n > d: the LASSO then needs the d × d sufficient statistics alone, smaller than X.
+    With n <= d they would be larger than X, which is then kept in memory whatever its size.
+    """
+    return n > d and design_bytes(n, d) > design_memory * 1e9
+
+
+def draw_diagonal_design(
+    theta_star: np.ndarray,
+    n: int,
+    noise: float,
+    rng: np.random.Generator,
+    *,
+    design_memory: float = DEFAULT_DESIGN_MEMORY_GB,
+) -> tuple[np.ndarray | StreamedDesign, np.ndarray]:
+    """:func:`draw_diagonal_data` with the design in memory or streamed, same numbers either way.
+
+    Parameters
+    ----------
+    design_memory : float, default 1
+        GB: a design of n·d·8 bytes up to this (or any design with n <= d,
+        :func:`diagonal_design_streamed`) is returned as an (n, d) array, a larger one as a
+        :class:`~shallowscaling.design.StreamedDesign`.
+
+    Returns
+    -------
+    (design, y)
+        X and y are bit-identical to :func:`draw_diagonal_data` with the same ``rng``: X is drawn
+        row after row from the same stream, and each label is the dot product of its own row
+        with θ*, which the matrix-vector kernel computes the same way whatever the number of
+        rows of the block (blocks of ``CHUNK_ROWS`` rows, a multiple of the kernel's unrolling;
+        checked by the tests), followed by the same division and noise.
+    """
+    n = check_int(n, "n", "number of samples n", lower=1)
+    noise = check_real(noise, "noise", "label-noise variance Δ", lower=0.0)
+    design_memory = check_design_memory(design_memory)
+    d = theta_star.shape[0]
+    if not diagonal_design_streamed(n, d, design_memory):
+        return draw_diagonal_data(theta_star, n, noise, rng)
+    design = StreamedDesign(_pcg64_state(rng), n, d, default_block_rows(d))
+    buffer = np.empty((min(CHUNK_ROWS, n), d))
+    signal = np.empty(n)
+    for start in range(0, n, CHUNK_ROWS):
+        rows = buffer[: min(CHUNK_ROWS, n - start)]
+        rng.standard_normal(out=rows)
+        signal[start : start + rows.shape[0]] = rows @ theta_star
+    y = signal / np.sqrt(d) + np.sqrt(noise) * rng.standard_normal(n)
+    return design, y
+
+
+def _pcg64_state(rng: np.random.Generator) -> dict:
+    """The state a streamed design is redrawn from (only PCG64 streams are saved and replayed)."""
+    state = rng.bit_generator.state
+    if state["bit_generator"] != "PCG64":
+        raise InputError(
+            f"`rng` (data generator) must be a PCG64 Generator to stream a design; got {state['bit_generator']}"
+        )
+    return state
 
 
 def quadratic_forward(x: np.ndarray, s: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
@@ -96,12 +160,7 @@ def draw_quadratic_design(
     if design_bytes(n, d) <= design_memory * 1e9:
         x, y = draw_quadratic_data(s_star, n, noise, rng)
         return x, y
-    state = rng.bit_generator.state
-    if state["bit_generator"] != "PCG64":
-        raise InputError(
-            f"`rng` (data generator) must be a PCG64 Generator to stream a design; got {state['bit_generator']}"
-        )
-    design = StreamedDesign(state, n, d, default_block_rows(d))
+    design = StreamedDesign(_pcg64_state(rng), n, d, default_block_rows(d))
     buffer = np.empty((min(CHUNK_ROWS, n), d))
 
     def drawn_blocks():

@@ -10,6 +10,7 @@ import pytest
 from sklearn.linear_model import Lasso
 
 from shallowscaling import data, seeding, targets
+from shallowscaling.design import StreamedDesign
 from shallowscaling.errors import ConvergenceWarning, InputError
 from shallowscaling.estimators.lasso import fit_lasso, fit_lasso_path
 
@@ -159,3 +160,48 @@ def test_issue2_loose_rounds_do_not_count_as_a_stall() -> None:
     result = fit_lasso(problem.x, problem.y, 10.0, tol=1e-8)
     assert result.converged and result.status == "converged"
     assert result.duality_gap <= 1e-8
+
+
+def _streamed(d: int, n: int, noise: float, seed: int = SEED):
+    """The same data as :func:`_problem`, with X streamed (a budget far below n·d·8 bytes)."""
+    theta_star = targets.draw_diagonal_teacher(d, 1.0, seeding.make_rng(seed, "diagonal-teacher", d))
+    design, y = data.draw_diagonal_design(
+        theta_star, n, noise, seeding.make_rng(seed, "diagonal-data", d, n), design_memory=1e-9
+    )
+    assert isinstance(design, StreamedDesign)
+    return design, y
+
+
+@pytest.mark.parametrize(("noise", "lam_exponent"), [(0.5, -1.0), (0.5, 0.0), (0.5, 0.5), (0.0, -1.0)])
+def test_streamed_design_fits_from_the_sufficient_statistics_as_in_memory(noise, lam_exponent):
+    # Two routes to one minimiser: the in-memory fit walks the residual, the streamed one only
+    # XᵀX, Xᵀy and ‖y‖². Δ = 0 at λ = 1/d leaves ‖r‖² ≈ 2e-7 ‖y‖², where ‖y‖² − 2θ·b + θᵀGθ
+    # cancels (3e-9 relative here): the reported certificate is the residual's own (a second
+    # pass), as in memory.
+    d, n = 40, 3000
+    lam = d**lam_exponent
+    _, x, y = _problem(d, n, noise)
+    design, y_streamed = _streamed(d, n, noise)
+    assert np.array_equal(y, y_streamed)
+    in_memory, streamed = fit_lasso(x, y, lam), fit_lasso(design, y_streamed, lam)
+    assert in_memory.converged and streamed.converged and streamed.status == "converged"
+    assert streamed.duality_gap <= 1e-8
+    assert streamed.objective == pytest.approx(in_memory.objective, rel=1e-10)
+    assert streamed.train_loss == pytest.approx(in_memory.train_loss, rel=1e-9)
+    assert streamed.train_loss == pytest.approx(
+        2.0 * (_objective(x, y, streamed.theta, lam) - lam * np.abs(streamed.theta).sum()) / n, rel=1e-9
+    )
+    assert np.max(np.abs(streamed.theta - in_memory.theta)) <= 1e-10 * np.max(np.abs(in_memory.theta))
+    assert streamed.n_nonzero == in_memory.n_nonzero
+
+
+def test_streamed_path_matches_the_in_memory_path_and_wide_streams_are_refused():
+    d, n = 30, 1200
+    lams = [d**0.5, 1.0, 1.0 / d]
+    _, x, y = _problem(d, n)
+    design, _ = _streamed(d, n, 0.5)
+    for held, streamed in zip(fit_lasso_path(x, y, lams), fit_lasso_path(design, y, lams), strict=True):
+        assert streamed.converged and streamed.objective == pytest.approx(held.objective, rel=1e-10)
+    wide = StreamedDesign(seeding.make_rng(SEED, "x").bit_generator.state, n=20, d=30, block_rows=8)
+    with pytest.raises(InputError, match=r"n > d.*n = 20, d = 30.*design_memory"):
+        fit_lasso(wide, np.zeros(20), 1.0)

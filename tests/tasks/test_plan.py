@@ -325,3 +325,18 @@ def test_a_streamed_quadratic_fit_is_priced_at_its_memory_budget() -> None:
     larger = plan.estimate_plan(job, config, plan.load_cost_model()).jobs["max_rss_mb"].iloc[0]
     assert default < 4000.0
     assert larger > 2.0 * default
+
+
+def test_every_diagonal_lasso_fit_of_the_paper_overlay_is_planned_within_4_gb() -> None:
+    # The LASSO streams a design past diagonal.solver.design_memory (its fit needs XᵀX and Xᵀy
+    # only): the d = 800, n = 640000 fit (X alone: 4.1 GB, planned at 9.3 GB when held) follows
+    # the budget, and a budget above X leaves the in-memory prediction.
+    config = plan.study_config([PAPER])
+    jobs = [job for job in plan.dry_run_jobs([PAPER]) if job.rule == "fit" and job.wildcards["model"] == "diagonal"]
+    planned = plan.estimate_plan(jobs, config, plan.load_cost_model()).jobs
+    assert len(planned) > 0 and planned["max_rss_mb"].max() < 4000.0
+    largest = [plan.PlannedJob("fit", {**jobs[0].wildcards, "d": "800", "n": "640000"})]
+    capped = plan.estimate_plan(largest, config, plan.load_cost_model()).jobs["max_rss_mb"].iloc[0]
+    config["diagonal"]["solver"]["design_memory"] = 8.0
+    held = plan.estimate_plan(largest, config, plan.load_cost_model()).jobs["max_rss_mb"].iloc[0]
+    assert capped < 4000.0 < held

@@ -155,10 +155,12 @@ def rule_input(rule, name):
 
 
 def quadratic_solver_flags(wildcards):
-    """The quadratic fits' solver keys as flags: none for the diagonal fits, and `method` only
-    for the convex estimator (the CLI refuses a flag that would do nothing)."""
+    """The fits' solver keys as flags: the design budget of the LASSO and the quadratic fits, and
+    `method` only for the convex estimator (the CLI refuses a flag that would do nothing)."""
     if wildcards.model != "quadratic":
-        return ""
+        if wildcards.estimator != "lasso":
+            return ""
+        return f"--design-memory {config['diagonal']['solver'].get('design_memory', 1.0)}"
     solver = config["quadratic"]["solver"]
     flags = f"--design-memory {solver.get('design_memory', 1.0)}"
     if wildcards.estimator == "convex":

@@ -83,8 +83,9 @@ def add_simulate_verbs(verbs) -> None:
     fit.add_argument(
         "--design-memory",
         type=schema_real("design_memory"),
-        help=f"GB of quadratic design X held in memory (default {DEFAULT_DESIGN_MEMORY_GB:g}); a larger X is "
-        "redrawn block by block at every pass (same numbers, memory O(block·d + d²))",
+        help=f"GB of design X held in memory (default {DEFAULT_DESIGN_MEMORY_GB:g}); a larger X is redrawn "
+        "block by block (same numbers, memory O(block·d + d²)): at every pass by the quadratic solvers, twice by "
+        "the LASSO (n > d: XᵀX and Xᵀy, then the final certificate); not for the diagonal network",
     )
     fit.add_argument(
         "--workers",
@@ -179,17 +180,17 @@ def _lam_of(args: argparse.Namespace) -> float | str | None:
     return None
 
 
-def _quadratic_solver_options(args: argparse.Namespace) -> dict[str, Any]:
+def _solver_options(args: argparse.Namespace) -> dict[str, Any]:
     """--solver-method, --block-size and --design-memory, refused where they would do nothing."""
-    given = {
-        "--solver-method": args.solver_method,
-        "--block-size": args.block_size,
-        "--design-memory": args.design_memory,
-    }
     if args.model == "diagonal":
-        for flag, value in given.items():
+        for flag, value in (("--solver-method", args.solver_method), ("--block-size", args.block_size)):
             if value is not None:
                 raise InputError(f"{flag} applies to the quadratic fits only; got {value!r} for the diagonal model")
+        if args.estimator == "network" and args.design_memory is not None:
+            raise InputError(
+                f"--design-memory applies to the LASSO and the quadratic fits (the diagonal network holds X "
+                f"whole); got {args.design_memory!r} with --estimator network"
+            )
     if args.estimator != "convex" and args.solver_method is not None:
         raise InputError(
             f"--solver-method applies to --estimator convex only; got {args.solver_method!r} with {args.estimator}"
@@ -211,7 +212,7 @@ def run_fit(args: argparse.Namespace) -> None:
     if args.workers > 1 and args.model != "quadratic":
         raise InputError(f"--workers applies to the quadratic fits only; got {args.workers} for the diagonal model")
     workers = min(args.workers, args.replicates or 1)
-    need = workers * fit_bytes(args.model, args.d, args.n, args.design_memory, args.width)
+    need = workers * fit_bytes(args.model, args.d, args.n, args.design_memory, args.width, args.estimator)
     check_memory(args, need, f"a {args.model} fit at d = {args.d}, n = {args.n} with {workers} worker(s)")
     options = {
         "normalization": args.normalization,
@@ -220,7 +221,7 @@ def run_fit(args: argparse.Namespace) -> None:
         "max_iter": args.max_iter,
         "width": args.width,
         "device": args.device,
-        **_quadratic_solver_options(args),
+        **_solver_options(args),
     }
     files = (args.output, args.weights_output, args.solution_output, args.teacher)
     if args.replicates is None and all(path is None for path in files):

@@ -30,12 +30,17 @@ are not, the polished point is worse and is discarded, and coordinate descent co
 100× tighter scikit-learn tolerance. ``kkt_residual`` (the subgradient-condition violation
 ``max_i dist(g_i, λ ∂|θ_i|)/λ``) is reported as a diagnostic; the stopping rule is
 ``duality_gap <= tol``.
+
+A design too large to hold (a :class:`~shallowscaling.design.StreamedDesign`, n > d) is never
+formed: the same loops run on XᵀX, Xᵀy and ‖y‖² (:mod:`shallowscaling.estimators._lasso_gram`,
+docs/theory.md §7.2), and the reported certificate is recomputed from the residual in one pass.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,8 +49,11 @@ from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.linear_model import enet_path
 
 from .._validation import check_int, check_real
+from ..design import StreamedDesign
+from ..errors import InputError
 from ..progress import Heartbeat
 from ..results import warn_not_converged
+from ._lasso_gram import Certificate, GramStatistics, certificate_of, gram_statistics, streamed_certificate
 
 __all__ = ["LassoResult", "fit_lasso", "fit_lasso_path"]
 
@@ -110,40 +118,33 @@ class LassoResult:
     message: str
 
 
-@dataclass(frozen=True)
-class _Certificate:
-    objective: float
-    train_loss: float
-    duality_gap: float
-    kkt_residual: float
+#: What the solver loops run on: the scaled design A = x/√d (column-major), or the sufficient
+#: statistics of a streamed one (:mod:`shallowscaling.estimators._lasso_gram`).
+_Data = np.ndarray | GramStatistics
 
 
-def _certify(design: np.ndarray, y: np.ndarray, theta: np.ndarray, lam: float) -> _Certificate:
+def _certify(design: _Data, y: np.ndarray, theta: np.ndarray, lam: float) -> Certificate:
     """Objective, relative duality gap and KKT residual of θ, recomputed from scratch."""
+    if isinstance(design, GramStatistics):
+        return design.certificate(theta, lam)
     residual = y - design @ theta
     correlation = design.T @ residual
-    squared = float(residual @ residual)
-    objective = 0.5 * squared + lam * float(np.abs(theta).sum())
-    max_correlation = float(np.max(np.abs(correlation)))
-    scale = 1.0 if max_correlation <= lam else lam / max_correlation
-    # P − D as a sum of non-negative terms: no cancellation between ½‖y‖² and D.
-    gap = 0.5 * (1.0 - scale) ** 2 * squared + float(
-        np.sum(np.abs(theta) * (lam - scale * correlation * np.sign(theta)))
-    )
-    active = theta != 0.0
-    violation = np.where(active, np.abs(correlation - lam * np.sign(theta)), np.maximum(np.abs(correlation) - lam, 0.0))
-    return _Certificate(
-        objective=objective,
-        train_loss=squared / y.shape[0],
-        duality_gap=gap / objective if objective > 0.0 else 0.0,
-        kkt_residual=float(np.max(violation)) / lam,
-    )
+    return certificate_of(correlation, float(residual @ residual), theta, lam, y.shape[0])
 
 
-def _penalised(design: np.ndarray, y: np.ndarray, theta: np.ndarray, support: np.ndarray, lam: float) -> float:
-    """P(θ) for θ supported on ``support`` (O(n·|support|))."""
+def _penalised(design: _Data, y: np.ndarray, theta: np.ndarray, support: np.ndarray, lam: float) -> float:
+    """P(θ) for θ supported on ``support`` (O(n·|support|), O(|support|²) from the statistics)."""
+    if isinstance(design, GramStatistics):
+        return design.penalised(theta, support, lam)
     residual = y - design[:, support] @ theta[support]
     return 0.5 * float(residual @ residual) + lam * float(np.abs(theta[support]).sum())
+
+
+def _correlation(design: _Data, y: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Aᵀ(y − Aθ)."""
+    if isinstance(design, GramStatistics):
+        return design.correlation(theta)
+    return design.T @ (y - design @ theta)
 
 
 def _null_direction(design: np.ndarray, theta: np.ndarray, support: np.ndarray) -> np.ndarray:
@@ -191,7 +192,7 @@ def _null_space_step(design: np.ndarray, theta: np.ndarray, support: np.ndarray,
 
 
 def _refine_active_set(
-    design: np.ndarray,
+    design: _Data,
     y: np.ndarray,
     lam: float,
     theta: np.ndarray,
@@ -220,7 +221,7 @@ def _refine_active_set(
         if at_face_minimum:
             if _certify(design, y, theta, lam).duality_gap <= tol:
                 break
-            correlation = design.T @ (y - design @ theta)
+            correlation = _correlation(design, y, theta)
             violation = np.where(theta == 0.0, np.abs(correlation) - lam, -np.inf)
             entering = int(np.argmax(violation))
             if violation[entering] <= 0.0:
@@ -235,7 +236,7 @@ def _refine_active_set(
         if entering is not None:
             signs[np.searchsorted(support, entering)] = entering_sign
         entering = None
-        if support.size > n:
+        if support.size > n:  # never from the statistics, which need n > d >= |support|
             if not _null_space_step(design, theta, support, signs):
                 break
             continue
@@ -275,7 +276,7 @@ def _refine_active_set(
 
 
 def _coordinate_descent(
-    design: np.ndarray,
+    design: _Data,
     y: np.ndarray,
     lam: float,
     theta: np.ndarray,
@@ -286,11 +287,12 @@ def _coordinate_descent(
 ) -> tuple[np.ndarray, int]:
     """scikit-learn coordinate descent from ``theta``; returns (θ, epochs)."""
     n = design.shape[0]
+    statistics = isinstance(design, GramStatistics)
     with warnings.catch_warnings():
         # Its own warning carries no usable numbers for us; ours is emitted by the caller.
         warnings.simplefilter("ignore", SklearnConvergenceWarning)
         _, coefs, _, n_iters = enet_path(
-            design,
+            design.stand_in() if statistics else design,
             y,
             l1_ratio=1.0,
             alphas=[lam / n],  # sklearn_alpha = λ/n: its objective is P(θ)/n
@@ -301,12 +303,14 @@ def _coordinate_descent(
             tol=sklearn_tol,
             max_iter=max_iter,
             return_n_iter=True,
+            # The statistics are validated by construction; checking them would need X.
+            check_input=not statistics,
         )
     return coefs[:, 0].copy(), int(n_iters[0])
 
 
 def _fit(
-    design: np.ndarray,
+    design: _Data,
     y: np.ndarray,
     lam: float,
     theta0: np.ndarray,
@@ -315,6 +319,7 @@ def _fit(
     tol: float,
     max_iter: int,
     solver: str = "fit_lasso",
+    recertify: Callable[[np.ndarray, float], Certificate] | None = None,
 ) -> LassoResult:
     n, d = design.shape
     beat = Heartbeat(solver, "duality_gap", d=d, n=n, lam=lam, tol=tol, max_iter=max_iter)
@@ -353,6 +358,11 @@ def _fit(
             status = "stalled"
             break
         sklearn_tol *= 1e-2
+    if recertify is not None:
+        # The statistics' ‖r‖² = ‖y‖² − 2θ·b + θᵀGθ cancels when r is small: report the residual's own.
+        best = recertify(best_theta, lam)
+        if best.duality_gap > tol and status == "converged":
+            status = "stalled"
     converged = best.duality_gap <= tol
     if converged:
         status = "converged"
@@ -402,8 +412,39 @@ def _prepare(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return design, y, gram, design.T @ y
 
 
+def _prepare_streamed(x: StreamedDesign, y: np.ndarray) -> tuple[GramStatistics, np.ndarray]:
+    """The sufficient statistics of a streamed design (one pass), and the labels."""
+    y = np.asarray(y, dtype=float)
+    n, d = x.shape
+    if y.shape != (n,):
+        raise ValueError(f"`x` must be (n, d) and `y` (n,) with the same n; got {x.shape} and {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("`x` and `y` must be finite")
+    if n <= d:
+        raise InputError(
+            f"`x` (design X) can be streamed only with n > d (the fit then needs the d × d Gram matrix alone); "
+            f"got n = {n}, d = {d}: hold it in memory (raise design_memory)"
+        )
+    return gram_statistics(x, y), y
+
+
+def _solve_data(
+    x: np.ndarray | StreamedDesign, y: np.ndarray
+) -> tuple[_Data, np.ndarray, np.ndarray | None, np.ndarray, Callable[[np.ndarray, float], Certificate] | None]:
+    """(data, y, Gram, Aᵀy, recertify) of an array (as before) or of a streamed design, whose
+    final certificate is recomputed from the residual in one more pass."""
+    if isinstance(x, StreamedDesign):
+        statistics, y = _prepare_streamed(x, y)
+
+        def recertify(theta: np.ndarray, lam: float) -> Certificate:
+            return streamed_certificate(x, y, theta, lam)
+
+        return statistics, y, statistics.gram, statistics.target, recertify
+    return (*_prepare(x, y), None)
+
+
 def fit_lasso(
-    x: np.ndarray,
+    x: np.ndarray | StreamedDesign,
     y: np.ndarray,
     lam: float,
     *,
@@ -415,8 +456,11 @@ def fit_lasso(
 
     Parameters
     ----------
-    x : ndarray, shape (n, d)
-        Inputs x_μ (unscaled; the 1/√d is applied here).
+    x : ndarray, shape (n, d), or StreamedDesign
+        Inputs x_μ (unscaled; the 1/√d is applied here). A
+        :class:`~shallowscaling.design.StreamedDesign` (n > d) is read in two passes: one for
+        the sufficient statistics XᵀX, Xᵀy the whole solve runs on, one for the final
+        certificate (:mod:`shallowscaling.estimators._lasso_gram`).
     y : ndarray, shape (n,)
         Labels.
     lam : float
@@ -449,7 +493,7 @@ def fit_lasso(
     >>> result.converged, result.duality_gap <= 1e-8
     (True, True)
     """
-    design, y, gram, target = _prepare(x, y)
+    design, y, gram, target, recertify = _solve_data(x, y)
     lam = check_real(lam, "lam", "regularisation λ", lower=0.0, lower_inclusive=False)
     tol = check_real(tol, "tol", "relative duality-gap tolerance", lower=0.0, lower_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", "coordinate-descent epoch cap", lower=1)
@@ -460,11 +504,11 @@ def fit_lasso(
         start = np.array(theta0, dtype=float)
         if start.shape != (d,) or not np.all(np.isfinite(start)):
             raise ValueError(f"`theta0` (warm start) must be a finite array of shape ({d},); got {start.shape}")
-    return _fit(design, y, lam, start, gram, target, tol, max_iter)
+    return _fit(design, y, lam, start, gram, target, tol, max_iter, recertify=recertify)
 
 
 def fit_lasso_path(
-    x: np.ndarray,
+    x: np.ndarray | StreamedDesign,
     y: np.ndarray,
     lams: np.ndarray,
     *,
@@ -475,8 +519,8 @@ def fit_lasso_path(
 
     Parameters
     ----------
-    x : ndarray, shape (n, d)
-        Inputs.
+    x : ndarray, shape (n, d), or StreamedDesign
+        Inputs (streamed as in :func:`fit_lasso`, one pass for the whole path).
     y : ndarray, shape (n,)
         Labels.
     lams : array_like, shape (m,)
@@ -496,7 +540,7 @@ def fit_lasso_path(
     Each fit starts from the solution at the next larger λ (docs/theory.md §7); with n > d the Gram matrix
     A ᵀA is computed once and reused along the path.
     """
-    design, y, gram, target = _prepare(x, y)
+    design, y, gram, target, recertify = _solve_data(x, y)
     lams = np.asarray(lams, dtype=float)
     if lams.ndim != 1 or lams.size == 0:
         raise ValueError(f"`lams` (regularisations λ) must be a non-empty 1-d array; got shape {lams.shape}")
@@ -507,7 +551,7 @@ def fit_lasso_path(
     results: list[LassoResult | None] = [None] * lams.size
     theta = np.zeros(design.shape[1])
     for index in np.argsort(-lams, kind="stable"):
-        result = _fit(design, y, float(lams[index]), theta, gram, target, tol, max_iter, "fit_lasso_path")
+        result = _fit(design, y, float(lams[index]), theta, gram, target, tol, max_iter, "fit_lasso_path", recertify)
         results[index] = result
         theta = result.theta
     return [result for result in results if result is not None]

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import special
 
 from .._validation import check_real, check_real_vector
+from ..design import StreamedDesign
 from ..errors import InputError
 from ..state_evolution.free_convolution.biane import bulk_component
 from .semicircle import semicircle_quantile
@@ -382,7 +383,7 @@ def estimate_noise_edge(
 
 
 def estimate_noise_from_residuals(
-    x: np.ndarray,
+    x: np.ndarray | StreamedDesign,
     y: np.ndarray,
     theta_hat: np.ndarray,
     lam: float,
@@ -403,8 +404,8 @@ def estimate_noise_from_residuals(
 
     Parameters
     ----------
-    x : ndarray, shape (n, d)
-        Training inputs.
+    x : ndarray, shape (n, d), or StreamedDesign
+        Training inputs (a streamed design is read in one pass, for ‖r‖).
     y : ndarray, shape (n,)
         Training labels.
     theta_hat : ndarray, shape (d,)
@@ -428,10 +429,11 @@ def estimate_noise_from_residuals(
     In phase VIa (n > d) δ̂ and t̂ match the SE values, where the θ̂-only estimate overshoots δ
     (measurements: docs/science.md, Notes moved from the source).
     """
-    x = np.asarray(x, dtype=float)
+    if not isinstance(x, StreamedDesign):
+        x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     theta = check_real_vector(theta_hat, "theta_hat", "diagonal coefficients θ̂")
-    if x.ndim != 2 or y.shape != (x.shape[0],) or x.shape[1] != theta.size:
+    if len(x.shape) != 2 or y.shape != (x.shape[0],) or x.shape[1] != theta.size:
         raise InputError(
             f"`x`, `y`, `theta_hat` must have shapes (n, d), (n,), (d,); got {x.shape}, {y.shape}, {theta.shape}"
         )
@@ -449,10 +451,21 @@ def estimate_noise_from_residuals(
     dof = n - support
     if dof < min_dof_fraction * n or dof < 1:
         return NoiseEdgeEstimate(math.nan, math.nan, math.nan, support, d - support)
-    residual = y - x @ theta / math.sqrt(d)
-    scale = math.sqrt(d) * float(np.linalg.norm(residual)) / dof
+    scale = math.sqrt(d) * _residual_norm(x, y, theta) / dof
     shift = d * lam / dof
     return _noise_edge_estimate(values, scale, shift, n_zero=d - support)
+
+
+def _residual_norm(x: np.ndarray | StreamedDesign, y: np.ndarray, theta: np.ndarray) -> float:
+    """‖y − Xθ/√d‖, over the blocks of a streamed design (memory O(block·d))."""
+    root = math.sqrt(x.shape[1])
+    if not isinstance(x, StreamedDesign):
+        return float(np.linalg.norm(y - x @ theta / root))
+    squared = 0.0
+    for start, block in x.blocks():
+        residual = y[start : start + block.shape[0]] - block @ theta / root
+        squared += float(residual @ residual)
+    return math.sqrt(squared)
 
 
 def _noise_edge_estimate(values: np.ndarray, scale: float, shift: float, n_zero: int) -> NoiseEdgeEstimate:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .._validation import check_choice, check_int, check_real
 from ..config import diagonal_fit_bytes, n_eff_value, quadratic_fit_bytes
-from ..design import DEFAULT_DESIGN_MEMORY_GB
+from ..design import DEFAULT_DESIGN_MEMORY_GB, StreamedDesign
 from ..errors import InputError
 from .problem import Problem, TeacherSpec, draw_problem, init_rng
 from .solution import Eigenpairs, nonzero_eigenpairs, solution_table
@@ -124,7 +124,10 @@ def _solve(
         if estimator == "lasso":
             return module.fit_lasso(problem.x, problem.y, lam, tol=tol, max_iter=max_iter)
         gtol = tol * module.GTOL_PER_TOL
-        return module.fit_diagonal_network(problem.x, problem.y, lam, rng, gtol=gtol, max_iter=max_iter)
+        # The network's gradient passes need X itself at every step: a streamed design is drawn
+        # whole (the same numbers), and its memory is counted in full (fit_bytes).
+        x = problem.x.materialize() if isinstance(problem.x, StreamedDesign) else problem.x
+        return module.fit_diagonal_network(x, problem.y, lam, rng, gtol=gtol, max_iter=max_iter)
     if estimator == "convex":
         return module.fit_psd_convex(
             problem.x, problem.y, lam, tol=tol, max_iter=max_iter, device=device, method=method, block_size=block_size
@@ -135,12 +138,20 @@ def _solve(
     )
 
 
-def fit_bytes(model: str, d: int, n: int, design_memory: float | None = None, width: int | None = None) -> float:
-    """Estimated peak memory (bytes) of one fit (``design_memory``: GB of quadratic design X held,
-    default :data:`~shallowscaling.design.DEFAULT_DESIGN_MEMORY_GB`)."""
-    if model == "diagonal":
-        return diagonal_fit_bytes(d, n)
+def fit_bytes(
+    model: str,
+    d: int,
+    n: int,
+    design_memory: float | None = None,
+    width: int | None = None,
+    estimator: str | None = None,
+) -> float:
+    """Estimated peak memory (bytes) of one fit (``design_memory``: GB of design X held, default
+    :data:`~shallowscaling.design.DEFAULT_DESIGN_MEMORY_GB`; the diagonal ``network`` estimator
+    holds the whole design whatever the budget)."""
     memory = DEFAULT_DESIGN_MEMORY_GB if design_memory is None else design_memory
+    if model == "diagonal":
+        return diagonal_fit_bytes(d, n, None if estimator == "network" else memory)
     return quadratic_fit_bytes(d, n, memory, width)
 
 
@@ -190,6 +201,10 @@ def fit_point(
     device : str, optional
         Array backend of the quadratic fits: None or "numpy" (default), or a PyTorch device
         ("cpu", "cuda"; needs the ``torch`` extra). The diagonal estimators run on NumPy only.
+    design_memory : float, default 1
+        GB of design X held in memory; a larger X is streamed (:func:`~.problem.draw_problem`):
+        the quadratic solvers redraw it at every pass, the LASSO reads it twice (sufficient
+        statistics, then the final certificate), the diagonal network draws it whole.
     """
     check_choice(model, "model", tuple(ESTIMATORS))
     check_choice(estimator, "estimator", ESTIMATORS[model])

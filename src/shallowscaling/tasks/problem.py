@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import format_float
-from ..data import draw_diagonal_data, draw_quadratic_design
+from ..data import draw_diagonal_design, draw_quadratic_design
 from ..design import DEFAULT_DESIGN_MEMORY_GB, StreamedDesign
 from ..errors import InputError
 from ..seeding import make_rng
@@ -39,9 +39,9 @@ class Problem:
     """A teacher and a dataset: ``x`` (n, d), ``y`` (n,), and the target.
 
     ``theta_star`` (d,) for the diagonal model; ``s_star`` (d, d) with its eigenvalues
-    ``eigenvalues_star`` (d,) for the quadratic one. The quadratic ``x`` is a design of
-    :mod:`shallowscaling.design` (in memory, or streamed when larger than the memory budget),
-    which every quadratic solver accepts in place of an array.
+    ``eigenvalues_star`` (d,) for the quadratic one. ``x`` is an array, or a
+    :class:`~shallowscaling.design.StreamedDesign` when larger than the memory budget, which
+    every quadratic solver and the LASSO accept in place of an array.
     """
 
     model: str
@@ -144,14 +144,14 @@ def draw_problem(
 ) -> Problem:
     """Teacher and dataset of one replicate; the same arguments always give the same arrays.
 
-    ``design_memory`` (GB) applies to the quadratic design only (see
-    :func:`~shallowscaling.data.draw_quadratic_design`): it decides how X is held, never its
-    values. ``teacher`` is passed to :func:`draw_teacher`.
+    ``design_memory`` (GB) decides how X is held, never its values (see
+    :func:`~shallowscaling.data.draw_quadratic_design` and
+    :func:`~shallowscaling.data.draw_diagonal_design`). ``teacher`` is passed to :func:`draw_teacher`.
     """
     teacher = draw_teacher(model, d, gamma, seed, replicate, normalization, teacher)
     rng = make_rng(seed, f"{model}-data", d, format_float(gamma), format_float(noise), n, replicate)
     if model == "diagonal":
-        x, y = draw_diagonal_data(teacher["theta_star"], n, noise, rng)
+        x, y = draw_diagonal_design(teacher["theta_star"], n, noise, rng, design_memory=design_memory)
         return Problem(model, x, y, theta_star=teacher["theta_star"])
     s_star = target_matrix(teacher["eigenvalues"], teacher["basis"])
     x, y = draw_quadratic_design(s_star, n, noise, rng, design_memory=design_memory)

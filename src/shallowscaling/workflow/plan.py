@@ -127,16 +127,22 @@ def dry_run_jobs(configfiles: Sequence[str | Path] = ()) -> list[PlannedJob]:
     return dag.jobs(study_config(configfiles))
 
 
-def _streamed_memory_points(points, design_memory_gb: float):
-    """Memory points of quadratic fits with n capped where the design stops being held in memory.
+def _streamed_memory_points(points, design_memory_gb: float, diagonal: bool = False):
+    """Memory points of fits with n capped where the design stops being held in memory.
 
-    A design larger than ``quadratic.solver.design_memory`` is redrawn block by block
+    A design larger than ``<model>.solver.design_memory`` is redrawn block by block
     (:mod:`shallowscaling.design`), so the part of the memory that grows with n·d stops at that
-    budget; the calibrated model m0 + k·d·n is evaluated at the capped n.
+    budget; the calibrated model m0 + k·d·n is evaluated at the capped n. A ``diagonal`` (LASSO)
+    design is streamed only with n > d (:func:`~shallowscaling.data.diagonal_design_streamed`).
     """
     capped = []
     for job in points:
-        capped.append([(d, min(n, design_memory_gb * 1e9 / (8.0 * d)), reps, level) for d, n, reps, level in job])
+        capped.append(
+            [
+                (d, n if diagonal and n <= d else min(n, design_memory_gb * 1e9 / (8.0 * d)), reps, level)
+                for d, n, reps, level in job
+            ]
+        )
     return capped
 
 
@@ -145,7 +151,7 @@ def _predict_class(
 ):
     """Seconds, max_rss_mb and their 1σ log sd for the jobs of one class.
 
-    ``design_memory_gb`` (quadratic fits only) caps the design's share of the memory model.
+    ``design_memory_gb`` (quadratic and LASSO fits) caps the design's share of the memory model.
     """
     wildcards = list(group["wildcard_map"])
     points = list(group["points"])
@@ -167,7 +173,8 @@ def _predict_class(
         time_points = [at_level(p, costliest if k < 0 else k) for p, k in zip(points, indices, strict=True)]
     memory_points = [at_level(p, 0) for p in points]
     if design_memory_gb is not None:
-        memory_points = _streamed_memory_points(memory_points, design_memory_gb)
+        diagonal = group["cost_class"].iloc[0].startswith("fit/diagonal")
+        memory_points = _streamed_memory_points(memory_points, design_memory_gb, diagonal)
     out = {}
     for quantity, inner in (("seconds", time_points), ("max_rss_mb", memory_points)):
         fit, _ = fit_from_dict(entry[quantity])
@@ -181,6 +188,15 @@ def _predict_class(
             log_sd = np.hypot(log_sd, extra)
         out[quantity] = (prediction.value, log_sd)
     return out
+
+
+def _design_memory(cost_class: str, config: Mapping[str, Any]) -> float | None:
+    """GB of design a fit of this class holds at most (None: all of it, or no design)."""
+    if cost_class.startswith("fit/quadratic"):
+        return config["quadratic"]["solver"].get("design_memory", 1.0)
+    if cost_class == "fit/diagonal/lasso":
+        return config["diagonal"]["solver"].get("design_memory", 1.0)
+    return None
 
 
 def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_model: Mapping[str, Any]) -> Plan:
@@ -221,8 +237,7 @@ def estimate_plan(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cost_mo
     for used, group in frame[computing].groupby("model_key", sort=False):
         entry = dict(classes.get(used, stand_in))
         entry.setdefault("max_rss_mb", stand_in["max_rss_mb"])
-        quadratic_fit = group["cost_class"].iloc[0].startswith("fit/quadratic")
-        design_memory = config["quadratic"]["solver"].get("design_memory", 1.0) if quadratic_fit else None
+        design_memory = _design_memory(group["cost_class"].iloc[0], config)
         predicted = _predict_class(entry, classes, group, design_memory)
         frame.loc[group.index, "seconds"], frame.loc[group.index, "seconds_log_sd"] = predicted["seconds"]
         frame.loc[group.index, "max_rss_mb"], frame.loc[group.index, "max_rss_log_sd"] = predicted["max_rss_mb"]
