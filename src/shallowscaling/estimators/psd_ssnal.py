@@ -39,7 +39,9 @@ Certificate: the same ``kkt_residual`` and duality gap as the factored route
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -126,8 +128,13 @@ class _Newton:
         return v + self.sigma * (quad - float(np.trace(h_aa))) / self.root_d**2
 
 
-def _conjugate_gradients(newton: _Newton, rhs: np.ndarray, rtol: float, max_products: int) -> tuple[np.ndarray, int]:
-    """Approximate solution of newton.apply(Δ) = rhs to ‖residual‖ ≤ rtol ‖rhs‖; returns (Δ, products)."""
+def _conjugate_gradients(
+    newton: _Newton, rhs: np.ndarray, rtol: float, max_products: int, on_product: Callable[[int], None]
+) -> tuple[np.ndarray, int]:
+    """Approximate solution of newton.apply(Δ) = rhs to ‖residual‖ ≤ rtol ‖rhs‖; returns (Δ, products).
+
+    ``on_product(products)`` is called after every product (the heartbeat of long solves).
+    """
     solution = np.zeros_like(rhs)
     residual = rhs.copy()
     direction = residual.copy()
@@ -137,6 +144,7 @@ def _conjugate_gradients(newton: _Newton, rhs: np.ndarray, rtol: float, max_prod
     while rho > target and products < max_products:
         image = newton.apply(direction)
         products += 1
+        on_product(products)
         step = rho / float(direction @ image)
         solution += step * direction
         residual -= step * image
@@ -155,6 +163,22 @@ def _forward_factor(x, vectors: np.ndarray, values: np.ndarray) -> np.ndarray:
         z = block @ vectors
         out[start : start + block.shape[0]] = ((z * z) @ values - shift) / root_d
     return out
+
+
+def _cg_heartbeat(
+    beat: Heartbeat,
+    steps: int,
+    objective: float,
+    kkt: float,
+    outer: int,
+    sigma: float,
+    done: int,
+    norm: float,
+    used: int,
+) -> None:
+    """A heartbeat line from inside a CG solve, if one is due (the clock read is all it costs otherwise)."""
+    if beat.due():
+        beat.tick(steps, objective, kkt, outer=outer, sigma=sigma, cg_products=done + used, inner_gradient=norm)
 
 
 def _eigh(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +244,11 @@ def solve_ssnal(
                 inner_tol = INNER_RATIO * grad_norm
             if grad_norm <= inner_tol or newton_steps >= max_iter or products >= max_iter:
                 break
-            direction, used = _conjugate_gradients(newton, -gradient, CG_RTOL, min(_CG_MAX, max_iter - products))
+            # Between outer steps the last certificate stands; the inner gradient shows progress.
+            heartbeat = partial(_cg_heartbeat, beat, newton_steps, objective, kkt, outer, sigma, products, grad_norm)
+            direction, used = _conjugate_gradients(
+                newton, -gradient, CG_RTOL, min(_CG_MAX, max_iter - products), heartbeat
+            )
             products += used
             newton_steps += 1
             adj_direction = ops.adjoint(x, direction)
