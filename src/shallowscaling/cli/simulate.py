@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..config import quadratic_se_bytes
-from ..design import DEFAULT_DESIGN_MEMORY_GB
+from ..design import DEFAULT_DESIGN_MEMORY_GB, design_bytes
 from ..errors import InputError
 from ..state_evolution.quadratic_mc import MAX_DRAWS_DEFAULT, MC_RTOL_DEFAULT
 from ._args import add_max_memory, add_point_flags, schema_int, schema_real
@@ -197,6 +197,12 @@ def _solver_options(args: argparse.Namespace) -> dict[str, Any]:
         )
     options: dict[str, Any] = {"method": args.solver_method or "auto", "block_size": args.block_size}
     options["design_memory"] = DEFAULT_DESIGN_MEMORY_GB if args.design_memory is None else args.design_memory
+    if args.solver_method == "ssnal" and design_bytes(args.n, args.d) > options["design_memory"] * 1e9:
+        raise InputError(
+            f"--solver-method ssnal needs the design in memory: X takes {design_bytes(args.n, args.d) / 1e9:.3g} GB, "
+            f"more than --design-memory {options['design_memory']!r} GB; raise --design-memory or use "
+            "--solver-method auto or fista"
+        )
     return options
 
 
