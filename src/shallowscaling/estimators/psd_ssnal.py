@@ -68,6 +68,9 @@ _NEWTON_MAX = 50
 _OUTER_MAX = 200
 _ARMIJO = 1e-4
 _LINE_SEARCH_MAX = 30
+_LINE_SEARCH_FAILURES = 3
+# Relative rounding slack of the Armijo test on φ.
+_PHI_RTOL = 1e-13
 
 
 @dataclass(frozen=True)
@@ -225,14 +228,20 @@ def solve_ssnal(
     adj_u = ops.adjoint(x, u)
     y_scale = 1.0 + float(np.linalg.norm(y))
     sigma = SIGMA_START * float(np.linalg.norm(y)) / max(0.5 * d**2 * float(np.linalg.norm(grad_zero)), 1e-300)
+    if not sigma > 0.0:
+        # y = 0: Ŝ = 0 and any penalty works.
+        sigma = 1.0
     sigma_max = SIGMA_MAX_RATIO * sigma
     newton_steps, products, outer = 0, 0, 0
     inner_tol = None
     status = "max_iter"
     kkt, objective = np.inf, np.nan
     certificate = None
-    while outer < _OUTER_MAX and newton_steps < max_iter and products < max_iter:
+    stalled, failures = False, 0
+    # The budget max_iter counts Newton steps and CG products together (``iterations`` of the result).
+    while outer < _OUTER_MAX and newton_steps + products < max_iter and not stalled:
         outer += 1
+        search_failed = False
         for _ in range(_NEWTON_MAX):
             values, vectors = _eigh(s + sigma * (adj_u - c * np.eye(d)))
             newton = _Newton(x32, values, vectors, sigma)
@@ -242,12 +251,12 @@ def solve_ssnal(
             grad_norm = float(np.linalg.norm(gradient))
             if inner_tol is None:
                 inner_tol = INNER_RATIO * grad_norm
-            if grad_norm <= inner_tol or newton_steps >= max_iter or products >= max_iter:
+            if grad_norm <= inner_tol or newton_steps + products >= max_iter - 1:
                 break
             # Between outer steps the last certificate stands; the inner gradient shows progress.
             heartbeat = partial(_cg_heartbeat, beat, newton_steps, objective, kkt, outer, sigma, products, grad_norm)
             direction, used = _conjugate_gradients(
-                newton, -gradient, CG_RTOL, min(_CG_MAX, max_iter - products), heartbeat
+                newton, -gradient, CG_RTOL, min(_CG_MAX, max_iter - newton_steps - products - 1), heartbeat
             )
             products += used
             newton_steps += 1
@@ -259,17 +268,25 @@ def solve_ssnal(
                 w_trial = s + sigma * (adj_u + step * adj_direction - c * np.eye(d))
                 trial = np.maximum(np.linalg.eigvalsh(0.5 * (w_trial + w_trial.T)), 0.0)
                 phi_trial = 0.5 * float(u_trial @ u_trial) - float(y @ u_trial) + float(trial @ trial) / (2.0 * sigma)
-                if phi_trial <= phi + _ARMIJO * step * slope:
+                # The slack: a violation by rounding in φ is not an increase.
+                if phi_trial <= phi + _ARMIJO * step * slope + _PHI_RTOL * abs(phi):
                     break
                 step *= 0.5
+            else:
+                # No decrease along a descent direction: end this inner solve (and stall after
+                # _LINE_SEARCH_FAILURES outer steps in a row that ended so).
+                search_failed = True
+                break
             u = u + step * direction
             adj_u = adj_u + step * adj_direction
+        failures = failures + 1 if search_failed else 0
+        stalled = failures >= _LINE_SEARCH_FAILURES
         # The multiplier update S ← Π₊(W(u)), from the last eigendecomposition (at the final u).
         s_previous = s
         keep = values > 0.0
         eig, vec = values[keep], vectors[:, keep]
         s = (vec * eig) @ vec.T
-        residual = ops.forward(x, s) - y
+        residual = _forward_factor(x, vec, eig) - y
         g = (2.0 / d**2) * ops.adjoint(x, residual) + (lam / d) * np.eye(d)
         certificate = range_certificate(g, vec, scale)
         kkt = certificate.kkt
@@ -280,6 +297,9 @@ def solve_ssnal(
             break
         if not (np.isfinite(kkt) and np.isfinite(objective)):
             status = "diverged"
+            break
+        if stalled:
+            status = "stalled"
             break
         # Dual infeasibility of the outer step, ‖A*(u) + Z − cI‖ = ‖S − S_previous‖/σ, relative
         # to the size of the dual matrix; the next inner solve is asked for a tenth of it.
