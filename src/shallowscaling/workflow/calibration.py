@@ -80,8 +80,9 @@ _PRIORS: dict[str, dict[str, Any]] = {
     # n's R·d² solution at a time, ~80 MB at d = 800, R = 5). Until prune benchmarks at large d
     # exist, the shipped cost model's prune/quadratic entry is hand-set from the default study.
     "prune/quadratic": {"time": (2.0, 0.0), "free": ("d",), "memory": None},
-    # Diagonal pruning (one job per sweep) re-thresholds stored θ̂; SE, optimal-λ and Bayes SE per n, O(d).
-    "prune/diagonal": {"time": (1.0, 0.0), "free": (), "memory": None},
+    # Diagonal pruning (one job per sweep) re-thresholds stored θ̂; SE, optimal-λ and Bayes SE per n,
+    # O(d). Its memory holds one n × d design at a time (redrawn for the residual δ̂): m0 + k·n·d.
+    "prune/diagonal": {"time": (1.0, 0.0), "free": (), "memory": (1.0, 1.0)},
     # Spectra: the mc SE of every point works on K d×d GOE draws, O(K d²) per fixed-point step
     # plus O(K d³) diagonalisations, in proportions that change with d: the exponent is fitted
     # (calibrated between d = 20 and 200–400). Diagonal: O(d).
