@@ -140,34 +140,39 @@ def test_calibration_recovers_known_exponents_from_synthetic_benchmark_files(tmp
 
 @pytest.mark.slow
 def test_a_quadratic_pruning_job_costs_no_solve(tmp_path) -> None:
-    # One `prune` job per fit point, reading the fit job's stored solution: its time is its SE
-    # references, 3 s + 1e-4 · R · d² here, whatever n (no refit, no iteration profile). The data
-    # can tell it from a refit: n spans a factor ≥ 30 at each d, which a refit's n d² would follow.
+    # One `prune` job per sweep, reading the fit jobs' stored solutions: its time is one start-up
+    # plus, per n, its SE references, 3 s + Σ_n 1e-4 · R · d² here (no refit, no iteration
+    # profile). Six sweeps (three d, two noise levels) free the d exponent (5 jobs needed).
     config = plan.study_config()
     replicates = config["quadratic"]["replicates"]
-    points = [(d, n) for d in (20, 40, 80) for n in n_grid("quadratic", d, config["quadratic"]["n_eff_exponent"])]
-    assert all(max(n for e, n in points if e == d) >= 30 * min(n for e, n in points if e == d) for d in (20, 40, 80))
-    for d, n in points:
-        _write_tsv(tmp_path / f"benchmarks/rules/pruning/quadratic/convex/d{d}_gamma1_noise0.5_lexp-1_n{n}.tsv",
-                   3.0 + 1e-4 * replicates * d**2, 200.0)  # fmt: skip
+    sweeps = [(d, noise) for d in (20, 40, 80) for noise in ("0.5", "1")]
+    n_points = {d: len(n_grid("quadratic", d, config["quadratic"]["n_eff_exponent"])) for d, _ in sweeps}
+
+    def seconds(d: int) -> float:
+        return 3.0 + n_points[d] * 1e-4 * replicates * d**2
+
+    for d, noise in sweeps:
+        _write_tsv(tmp_path / f"benchmarks/rules/pruning/quadratic/convex/d{d}_gamma1_noise{noise}_lexp-1.tsv",
+                   seconds(d), 200.0)  # fmt: skip
     model = plan.calibrate_cost_model([(tmp_path / "benchmarks", [])])
     entry = model["classes"]["prune/quadratic/convex"]
-    assert "iterations_from" not in entry and entry["jobs"] == len(points)
+    assert "iterations_from" not in entry and entry["jobs"] == len(sweeps)
     # Noiseless synthetic data: base, coefficient and d exponent recovered well within 1e-4.
     assert entry["seconds"]["base"] == pytest.approx(3.0, rel=1e-4)
     assert entry["seconds"]["coef"]["-1"] * 20.0 ** entry["seconds"]["d_exponent"] == pytest.approx(
         1e-4 * 20.0**2, rel=1e-4
     )
     assert entry["seconds"]["n_exponent"] == 0.0
-    point = {"model": "quadratic", "estimator": "convex", "gamma": "1", "noise": "0.5", "lam_exponent": "-1"}
-    jobs = [plan.PlannedJob("prune", {**point, "d": str(d), "n": str(n)}) for d, n in points]
+    point = {"model": "quadratic", "estimator": "convex", "teacher": "gamma1", "lam_exponent": "-1"}
+    jobs = [plan.PlannedJob("prune", {**point, "d": str(d), "noise": noise}) for d, noise in sweeps]
     predicted = plan.estimate_plan(jobs, config, model).jobs["seconds"].to_numpy()
-    np.testing.assert_allclose(predicted, [3.0 + 1e-4 * replicates * d**2 for d, _ in points], rtol=1e-4)
-    # The shipped cost model prices a paper-scale prune job (d = 800) in seconds, not hours.
-    shipped = plan.estimate_plan(
-        [plan.PlannedJob("prune", {**jobs[-1].wildcards, "d": "800", "n": str(800**3)})], config, plan.load_cost_model()
-    )
-    assert shipped.jobs["seconds"].iloc[0] < 60.0
+    np.testing.assert_allclose(predicted, [seconds(d) for d, _ in sweeps], rtol=1e-4)
+    # The shipped cost model prices a paper-scale prune job (a sweep of 12 n at d = 800) in minutes,
+    # not the days of a refit.
+    paper = plan.study_config([ROOT / "configs" / "paper.yaml"])
+    shipped = plan.estimate_plan([plan.PlannedJob("prune", {**jobs[0].wildcards, "d": "800"})], paper,
+                                 plan.load_cost_model())  # fmt: skip
+    assert shipped.jobs["seconds"].iloc[0] < 3600.0
 
 
 def test_dedicated_time_trusts_cpu_time_on_a_loaded_machine(tmp_path) -> None:

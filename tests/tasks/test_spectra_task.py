@@ -183,8 +183,8 @@ def test_diagonal_sure_cut_beats_the_noise_edge_in_phase_via() -> None:
     [("quadratic", "convex", 8, [8, 24, 64]), ("diagonal", "lasso", 20, [10, 20, 60])],
 )
 def test_point_jobs_stacked_by_collect_are_the_sweep_job(tmp_path, model, estimator, d, n_values) -> None:
-    # The workflow runs `prune --n N` per point and `collect` per sweep; `prune --n N1 N2 N3` is
-    # the one-job-per-sweep form. Same rows, same order, same bits: no state passes between n.
+    # The workflow runs `prune --n N1 N2 N3` once per sweep; before, it ran `prune --n N` per point
+    # and `collect` per sweep. Same rows, same order, same bits: no state passes between n.
     _, weights, teacher = _sweep(model, estimator, d, -1.0, n_values, 2)
     write_table(teacher, tmp_path / "teacher.parquet")
     weight_files = []

@@ -109,3 +109,25 @@ def test_rule_files_take_every_path_from_the_table() -> None:
     assert rules == set(RULE_OUTPUTS)
     snakefile = (ROOT / "Snakefile").read_text(encoding="utf-8")
     assert "results/" not in snakefile
+
+
+def test_one_prune_job_per_sweep_reads_every_fit_of_it() -> None:
+    # The default study: 6 weak-λ sweeps (3 diagonal, 3 quadratic), 66 points, one prune job each.
+    config = load_config(ROOT / "config.yaml")
+    prunes = [job for job in dag.jobs(config) if job.rule == "prune"]
+    assert len(prunes) == 6
+    assert sum(len(study.sweep_n(config, job.wildcards)) for job in prunes) == 66
+    for job in prunes:
+        n_values = study.sweep_n(config, job.wildcards)
+        assert n_values == sorted(n_values)
+        inputs = study.rule_inputs(config, "prune", job.wildcards)
+        for name, stage in (("weights", "weights"), ("fits", "fit"), ("solution", "solution")):
+            if name == "solution" and job.wildcards["model"] == "diagonal":
+                assert inputs[name] == []  # the diagonal θ̂ is in its weights table
+                continue
+            expected = [study.fill_template(study.PATHS[stage], {**job.wildcards, "n": n}) for n in n_values]
+            assert inputs[name] == expected
+        # Its output is a table the collected pruning table reads, as the old per-sweep collect wrote.
+        table = {"table": "pruning", "model": job.wildcards["model"]}
+        output = study.fill_template(study.PATHS["pruning"], job.wildcards)
+        assert output in study.rule_inputs(config, "collect_spectral_table", table)["inputs"]

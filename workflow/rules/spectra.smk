@@ -1,7 +1,7 @@
 # Spectra of the trained weights, HT-SR diagnostics, error decomposition and pruning (docs/theory.md §4–6):
-# one `spectra` job per sweep; one `prune` job per point (n) of a weak-λ sweep (the quadratic model
-# reads the fit job's stored eigenpairs of Ŝ: no solve), stacked per sweep by `collect_pruning`;
-# tables; Figures 2, 6, 7, 8.
+# one `spectra` job per sweep; one `prune` job per weak-λ sweep, every n in one process (the
+# quadratic model reads the fit jobs' stored eigenpairs of Ŝ: no solve; one process per sweep pays
+# the interpreter start-up once, not once per n); tables; Figures 2, 6, 7, 8.
 # File names and inputs: shallowscaling.workflow.study; the wrappers: common.smk.
 
 
@@ -41,21 +41,22 @@ rule spectra:
 rule prune:
     input:
         teacher=PATHS["teacher"],
-        weights=PATHS["weights"],
+        weights=rule_input("prune", "weights"),
         # Quadratic only: the diagonal prune reads θ̂ from `weights` (its solution file has no rows);
         # `fits` (both models) gives each replicate's `converged` flag.
         solution=rule_input("prune", "solution"),
         fits=rule_input("prune", "fits"),
     output:
-        PATHS["prune_point"],
+        PATHS["pruning"],
     log:
-        LOGS["prune_point"],
+        LOGS["pruning"],
     benchmark:
         BENCHMARKS["prune"]
     resources:
         mem_mb=rule_mem_mb("prune"),
         runtime=rule_runtime("prune"),
     params:
+        n=lambda w: " ".join(map(str, sweep_n(w))),
         seed=config["seed"],
         normalization=config["normalization"],
         n_draws=config["quadratic"]["se"]["n_draws"],
@@ -68,27 +69,10 @@ rule prune:
         THREADS_ENV + (
             " python -m shallowscaling prune {wildcards.model} --estimator {wildcards.estimator}"
             " --d {wildcards.d} --gamma {params.gamma} --noise {wildcards.noise}"
-            " --lam-exponent {wildcards.lam_exponent} --n {wildcards.n} --weights {input.weights} {params.stored}"
+            " --lam-exponent {wildcards.lam_exponent} --n {params.n} --weights {input.weights} {params.stored}"
             " --teacher {input.teacher} --seed {params.seed} --normalization {params.normalization}"
             " --n-draws {params.n_draws} {params.width} --output {output} 2> {log}"
         )
-
-
-# The sweep's table, its points stacked in n order: the rows `prune --n N1 N2 ...` writes in one job.
-rule collect_pruning:
-    input:
-        rule_input("collect_pruning", "inputs"),
-    output:
-        PATHS["pruning"],
-    log:
-        LOGS["pruning"],
-    resources:
-        mem_mb=rule_mem_mb("collect_pruning"),
-        runtime=rule_runtime("collect_pruning"),
-    params:
-        code=rule_code("collect_pruning"),
-    shell:
-        "python -m shallowscaling collect --inputs {input} --output {output} 2> {log}"
 
 
 rule collect_spectral_table:

@@ -59,8 +59,8 @@ def add_spectral_verbs(verbs) -> None:
         help="risk of the trained weights pruned at the bulk edge (workflow job)",
         description="Read the trained weights of one point (quadratic: the fit job's stored eigenpairs of Ŝ, "
         "--solution; without it, a refit) and prune them at the SE bulk edge and at the edge estimated from "
-        "their spectrum (docs/theory.md §5, Corollary 2). One point per --n: the workflow runs one job per n "
-        "and stacks a sweep's tables with `collect`; several --n write the same rows in one table, in n order.",
+        "their spectrum (docs/theory.md §5, Corollary 2). One point per --n; the workflow runs one job per "
+        "sweep with every n of it, which writes the rows of the points, in n order.",
     )
     add_job_flags(prune)
     prune.add_argument(

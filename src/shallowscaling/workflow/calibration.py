@@ -74,14 +74,15 @@ _PRIORS: dict[str, dict[str, Any]] = {
     "fit/quadratic": {"time": (2.0, 1.0), "free": (), "memory": (1.0, 1.0)},
     # Coordinate descent (LASSO) or proximal gradient (network): O(n d) per sweep.
     "fit/diagonal": {"time": (1.0, 1.0), "free": (), "memory": (1.0, 1.0)},
-    # The quadratic pruning reads the fit job's stored eigenpairs of Ŝ (no solve, no design): the
-    # SE, optimal-λ and Bayes references of its n, as a spectra job per point (d exponent fitted),
-    # plus O(d³) per replicate (S*, overlaps; ~0.1 s at d = 800), and constant memory (the R·d²
-    # solution is ~80 MB at d = 800, R = 5). Until prune benchmarks at large d exist, the shipped
-    # cost model's prune/quadratic entry is this prior with the spectra class's coefficients.
+    # The quadratic pruning (one job per sweep, as spectra) reads the fit jobs' stored eigenpairs
+    # of Ŝ (no solve, no design): per n the SE, optimal-λ and Bayes references (d exponent
+    # fitted), plus O(d³) per replicate (S*, overlaps; ~0.1 s at d = 800); constant memory (one
+    # n's R·d² solution at a time, ~80 MB at d = 800, R = 5). Until prune benchmarks at large d
+    # exist, the shipped cost model's prune/quadratic entry is hand-set from the default study.
     "prune/quadratic": {"time": (2.0, 0.0), "free": ("d",), "memory": None},
-    # Diagonal pruning re-thresholds stored θ̂; SE, optimal-λ and Bayes SE per point, O(d).
-    "prune/diagonal": {"time": (1.0, 0.0), "free": (), "memory": None},
+    # Diagonal pruning (one job per sweep) re-thresholds stored θ̂; SE, optimal-λ and Bayes SE per n,
+    # O(d). Its memory holds one n × d design at a time (redrawn for the residual δ̂): m0 + k·n·d.
+    "prune/diagonal": {"time": (1.0, 0.0), "free": (), "memory": (1.0, 1.0)},
     # Spectra: the mc SE of every point works on K d×d GOE draws, O(K d²) per fixed-point step
     # plus O(K d³) diagonalisations, in proportions that change with d: the exponent is fitted
     # (calibrated between d = 20 and 200–400). Diagonal: O(d).
@@ -105,13 +106,12 @@ _CONSTANT = {"time": None, "free": (), "memory": None}
 #: Rules without a `benchmark:`: (seconds, MB) of one `/usr/bin/time` run of the job's command
 #: on the reference machine (2 cores shared, load ~6): teachers at d = 800 with 5 replicates,
 #: the diagonal aggregate_fig3 of the default study (156 fits, 27 SE tables), collect over 9
-#: spectra tables, collect over the 3 point tables of a pruning sweep, figures drawn from the
+#: spectra tables, figures drawn from the
 #: default study's tables. Seconds to load packages.
 MANUAL_COSTS = {
     "teacher": (2.7, 160.0),
     "aggregate_fig3": (3.3, 145.0),
     "aggregate_fig5": (3.3, 145.0),
-    "collect_pruning": (1.6, 131.0),
     "collect_spectral_table": (2.7, 135.0),
     "figure_fig1": (13.0, 260.0),
     "figure_fig3": (13.0, 260.0),

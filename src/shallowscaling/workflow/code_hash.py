@@ -53,7 +53,6 @@ RULES = {
     "scaling_exponents": (*_IO, _P + "tasks.exponents"),
     "spectra": (*_IO, _P + "io.weights", _P + "tasks.spectra"),
     "prune": (*_IO, _P + "io.weights", _P + "tasks.pruning"),  # + the quadratic refit's estimator
-    "collect_pruning": _IO,
     "collect_spectral_table": _IO,
     "classic_table": (*_IO, _P + "tasks.classic"),
     "figure_fig9": (*_FIGURE, _P + "figures.fig9"),

@@ -22,6 +22,7 @@ from ..cost_model import CostFit, ProfileFit, predict_log_profile
 from ..errors import InputError
 from ..tasks.exponents import check_scaling_config
 from .study import kappa as _kappa
+from .study import sweep_n
 from .teachers import check_teacher_config
 
 #: The study's base config: the checkout's ``config.yaml`` when the package runs from a source tree
@@ -85,7 +86,8 @@ def job_points(rule: str, wildcards: Mapping[str, str], config: Mapping[str, Any
         per_n = replicates if model == "diagonal" and rule != "bayes_optimal" else 1
         return [(d, n, per_n) for n in se_n_grid(model, d, c["n_eff_exponent"], c["se"]["num"])]
     if rule == "prune":
-        return [(d, int(wildcards["n"]), replicates)]
+        # One job per sweep: every n of it, each replicate's stored solution pruned.
+        return [(d, n, replicates) for n in sweep_n(config, wildcards)]
     if rule == "spectra":
         return [(d, n, replicates) for n in n_grid(model, d, c["n_eff_exponent"])]
     if rule == "scaling_se":

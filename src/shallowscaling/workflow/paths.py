@@ -34,7 +34,6 @@ PATHS: dict[str, str] = {
     "optimal": f"results/se/{{model}}/optimal/{_REF}.parquet",
     "spectra": f"results/spectra/{_EST}/{_STEM}.parquet",
     "density": f"results/densities/{_EST}/{_STEM}.parquet",
-    "prune_point": f"results/pruning/points/{_EST}/{_STEM}_n{{n}}.parquet",
     "pruning": f"results/pruning/{_EST}/{_STEM}.parquet",
     "table": "results/tables/{table}_{model}.parquet",
     "figure_pdf": "results/figures/{figure}_{model}.pdf",
@@ -54,7 +53,6 @@ LOGS: dict[str, str] = {
     "bayes": f"logs/se/{{model}}/bayes/{_REF}.log",
     "optimal": f"logs/se/{{model}}/optimal/{_REF}.log",
     "spectra": f"logs/spectra/{_EST}/{_STEM}.log",
-    "prune_point": f"logs/pruning/points/{_EST}/{_STEM}_n{{n}}.log",
     "pruning": f"logs/pruning/{_EST}/{_STEM}.log",
     "table": "logs/tables/{table}_{model}.log",
     "figure": "logs/figures/{figure}_{model}.log",
@@ -73,7 +71,7 @@ BENCHMARKS: dict[str, str] = {
     "scaling_exponents": "benchmarks/rules/tables/exponents.tsv",
     "fit": f"benchmarks/rules/fit/{_EST}/{_STEM}_n{{n}}.tsv",
     "spectra": f"benchmarks/rules/spectra/{_EST}/{_STEM}.tsv",
-    "prune": f"benchmarks/rules/pruning/{_EST}/{_STEM}_n{{n}}.tsv",
+    "prune": f"benchmarks/rules/pruning/{_EST}/{_STEM}.tsv",
 }
 
 _FLOAT = r"-?[0-9]+(\.[0-9]+)?"
@@ -119,8 +117,7 @@ RULE_OUTPUTS: dict[str, dict[str, str]] = {
     "aggregate_fig3": {"table": template(PATHS["table"], table="fig3")},
     "figure_fig3": _figure("fig3"),
     "spectra": {"summary": PATHS["spectra"], "density": PATHS["density"]},
-    "prune": {"point": PATHS["prune_point"]},
-    "collect_pruning": {"pruning": PATHS["pruning"]},
+    "prune": {"pruning": PATHS["pruning"]},
     "collect_spectral_table": {"table": PATHS["table"]},
     "figure_spectral": _figure("{figure}"),
     "scaling_se": {"se": PATHS["scaling_se"]},

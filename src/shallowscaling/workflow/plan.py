@@ -13,8 +13,8 @@ in ``shallowscaling/resources/cost_model.json`` (:mod:`.costs`).
 A job's inner points (:func:`~.costs.job_points`) are what it loops over, read from the config
 exactly as the rules do: a fit job solves its point once per replicate; a state-evolution job
 solves every n of the SE grid (per replicate for the diagonal ERM, whose teacher differs per
-replicate); a spectra job handles every n of its sweep and replicate; a prune job its point (n),
-once per replicate, reading the fit job's stored solution (no solve). So a model calibrated at 3
+replicate); a spectra job handles every n of its sweep and replicate, and so does a prune job,
+reading the fit jobs' stored solutions (no solve). So a model calibrated at 3
 replicates and 30 SE points predicts a study with 5 and 40.
 """
 

@@ -21,8 +21,8 @@ from .costs import TARGET_RULES, resolve_class
 RUNTIME_FLOOR_MIN, MEM_FLOOR_MB = 3, 1000
 #: Requests are the 2σ upper prediction: exp(2 log sd) times the prediction.
 RESOURCE_SIGMAS = 2.0
-#: Rules with one job per (d, n) point, sized per point: the fits, and the pruning of each fit.
-POINT_RULES = ("fit", "prune")
+#: Rules with one job per (d, n) point, sized per point: the fits.
+POINT_RULES = ("fit",)
 
 
 def slurm_resources(plan: Any, cost_model: Mapping[str, Any]) -> str:
@@ -32,7 +32,7 @@ def slurm_resources(plan: Any, cost_model: Mapping[str, Any]) -> str:
     RUNTIME_FLOOR_MIN minutes and MEM_FLOOR_MB MB), times ``attempt``, so a retried job gets twice,
     then three times as much. The expressions read the job's wildcards:
 
-    * ``fit`` and ``prune`` (:data:`POINT_RULES`): memory m0 + k·n·d by (model, estimator), linear
+    * ``fit`` (:data:`POINT_RULES`): memory m0 + k·n·d by (model, estimator), linear
       and exact in the wildcards; run time from a table by (model, estimator, ℓ) of
       (d, [(n, minutes), ...]): the entry of the smallest tabulated d, then n, at least the job's
       (the iteration count is not a power law in n);

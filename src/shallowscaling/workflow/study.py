@@ -282,8 +282,7 @@ _SWEEP_KEYS = ("model", "estimator", "d", "teacher", "noise", "lam_exponent")
 
 
 def sweep_point_files(config: Mapping[str, Any], wildcards: Mapping[str, Any] | Any, stage: str) -> list[str]:
-    """The per-point files of every n of one sweep, in n order: the fit job's (`fit`, `weights`)
-    or the prune job's (`prune_point`)."""
+    """The fit job's files (`fit`, `weights` or `solution`) of every n of one sweep, in n order."""
     values = _wildcard_values(wildcards, _SWEEP_KEYS)
     return [fill_template(PATHS[stage], {**values, "n": n}) for n in sweep_n(config, wildcards)]
 
@@ -462,16 +461,15 @@ def rule_inputs(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, An
             "fits": sweep_point_files(config, w, "fit"),
         }
     if rule == "prune":
+        # One job per sweep, as `spectra`: every n's weights, fit table (its replicates'
+        # `converged`) and, quadratic only, stored eigenpairs of Ŝ (the diagonal θ̂ is in `weights`).
         quadratic = _get(w, "model") == "quadratic"
         return {
             "teacher": [_teacher(w)],
-            "weights": [fit_point_file(w, "weights")],
-            "solution": [fit_point_file(w, "solution")] if quadratic else [],
-            # Both models: the fit's `converged` flag of each replicate.
-            "fits": [fit_point_file(w, "fit")],
+            "weights": sweep_point_files(config, w, "weights"),
+            "solution": sweep_point_files(config, w, "solution") if quadratic else [],
+            "fits": sweep_point_files(config, w, "fit"),
         }
-    if rule == "collect_pruning":
-        return {"inputs": sweep_point_files(config, w, "prune_point")}
     if rule == "collect_spectral_table":
         return {"inputs": COLLECTED_TABLES[_get(w, "table")](config, _get(w, "model"))}
     if rule == "figure_spectral":

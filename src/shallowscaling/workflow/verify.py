@@ -57,7 +57,6 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "optimal": (*_POINT, "n", "n_eff", "optimal_lam", "excess_risk", "converged"),
     "spectra": (*_RISK, "phase", "bulk_edge"),
     "density": ("model", "estimator", "d", "kind", "x", "density"),
-    "prune_point": (*_RISK, "pruned_se_excess_risk", "cleaned_se_excess_risk"),
     "pruning": (*_RISK, "pruned_se_excess_risk", "cleaned_se_excess_risk"),
     "scaling_se": (*_POINT, "kappa", "lam_exponent", "excess_risk", "converged"),
     "heatmap": ("model", "gamma", "noise", "kappa", "lam_exponent", "phase", "se_exponent"),
