@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..config import uses_cuda
 from ..cost_model import predict_cost
+from ..design import DEFAULT_DESIGN_MEMORY_GB
 from . import dag
 from .calibration import MANUAL_COSTS, benchmark_patterns, calibrate_cost_model, read_benchmarks
 from .costs import (
@@ -173,7 +174,7 @@ def _predict_class(
         time_points = [at_level(p, costliest if k < 0 else k) for p, k in zip(points, indices, strict=True)]
     memory_points = [at_level(p, 0) for p in points]
     if design_memory_gb is not None:
-        diagonal = group["cost_class"].iloc[0].startswith("fit/diagonal")
+        diagonal = "/diagonal/" in group["cost_class"].iloc[0]
         memory_points = _streamed_memory_points(memory_points, design_memory_gb, diagonal)
     out = {}
     for quantity, inner in (("seconds", time_points), ("max_rss_mb", memory_points)):
@@ -191,11 +192,15 @@ def _predict_class(
 
 
 def _design_memory(cost_class: str, config: Mapping[str, Any]) -> float | None:
-    """GB of design a fit of this class holds at most (None: all of it, or no design)."""
+    """GB of design a job of this class holds at most (None: all of it, or no design)."""
     if cost_class.startswith("fit/quadratic"):
         return config["quadratic"]["solver"].get("design_memory", 1.0)
     if cost_class == "fit/diagonal/lasso":
         return config["diagonal"]["solver"].get("design_memory", 1.0)
+    if cost_class == "prune/diagonal/lasso":
+        # The prune redraws each n's design for the residual noise estimate with the default
+        # budget (it takes no --design-memory), one n at a time.
+        return DEFAULT_DESIGN_MEMORY_GB
     return None
 
 
