@@ -81,30 +81,8 @@ def factored_result(solve, y: np.ndarray, lam: float, tol: float, beat: Heartbea
     inner = float(np.sum(solve.gb * b)) if solve.gb is not None else 0.0
     gap = gap_bound(inner, solve.gap_min_eigenvalue, lam, solve.objective, d)
     rank = count_rank(eigenvalues, y) if d else 0
-    status = solve.status
-    converged = status == "converged"
-    message = (
-        f"{status} after {solve.iterations} L-BFGS iterations (factored, width {b.shape[1]}, "
-        f"{solve.rounds} rounds): kkt_residual {solve.kkt_residual:.3g} (tol {tol:.3g}), "
-        f"duality_gap {gap:.3g}, objective {solve.objective:.10g}, rank {rank}"
-    )
-    beat.end(status, solve.iterations, solve.objective, solve.kkt_residual, duality_gap=gap, rank=rank)
-    if not converged:
-        warn_not_converged("fit_psd_convex", message, "Increase max_iter, or use method='fista'.")
-    return PSDConvexResult(
-        s=s,
-        eigenvalues=eigenvalues,
-        objective=solve.objective,
-        train_loss=float(solve.residual @ solve.residual) / solve.residual.shape[0],
-        kkt_residual=solve.kkt_residual,
-        duality_gap=gap,
-        rank=rank,
-        iterations=solve.iterations,
-        converged=converged,
-        status=status,
-        message=message,
-        lam=lam,
-    )
+    head = f"{solve.iterations} L-BFGS iterations (factored, width {b.shape[1]}, {solve.rounds} rounds)"
+    return _finish(s, eigenvalues, solve, gap, rank, solve.iterations, head, tol, lam, beat, warn=True)
 
 
 def ssnal_result(
@@ -123,26 +101,44 @@ def ssnal_result(
     eigenvalues[: solve.eigenvalues.size] = solve.eigenvalues
     gap = gap_bound(solve.inner, solve.gap_min_eigenvalue, lam, solve.objective, d)
     rank = count_rank(eigenvalues, y)
+    head = f"{solve.iterations} Newton steps (SSNAL, {solve.cg_products} CG products, {solve.outer} outer)"
+    # Newton steps and CG products: both are passes over X, as a FISTA iteration is.
+    passes = solve.iterations + solve.cg_products
+    return _finish(s, eigenvalues, solve, gap, rank, passes, head, tol, lam, beat, warn=not quiet)
+
+
+def _finish(
+    s: np.ndarray,
+    eigenvalues: np.ndarray,
+    solve,
+    gap: float,
+    rank: int,
+    iterations: int,
+    head: str,
+    tol: float,
+    lam: float,
+    beat: Heartbeat,
+    warn: bool,
+) -> PSDConvexResult:
+    """The message, the end line, the not-converged warning and the result of a factored or SSNAL solve."""
     status = solve.status
     converged = status == "converged"
     message = (
-        f"{status} after {solve.iterations} Newton steps (SSNAL, {solve.cg_products} CG products, "
-        f"{solve.outer} outer): kkt_residual {solve.kkt_residual:.3g} (tol {tol:.3g}), "
+        f"{status} after {head}: kkt_residual {solve.kkt_residual:.3g} (tol {tol:.3g}), "
         f"duality_gap {gap:.3g}, objective {solve.objective:.10g}, rank {rank}"
     )
     beat.end(status, solve.iterations, solve.objective, solve.kkt_residual, duality_gap=gap, rank=rank)
-    if not converged and not quiet:
+    if not converged and warn:
         warn_not_converged("fit_psd_convex", message, "Increase max_iter, or use method='fista'.")
     return PSDConvexResult(
         s=s,
         eigenvalues=eigenvalues,
         objective=solve.objective,
-        train_loss=float(solve.residual @ solve.residual) / n,
+        train_loss=float(solve.residual @ solve.residual) / solve.residual.shape[0],
         kkt_residual=solve.kkt_residual,
         duality_gap=gap,
         rank=rank,
-        # Newton steps and CG products: both are passes over X, as a FISTA iteration is.
-        iterations=solve.iterations + solve.cg_products,
+        iterations=iterations,
         converged=converged,
         status=status,
         message=message,
