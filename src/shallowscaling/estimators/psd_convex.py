@@ -381,7 +381,8 @@ def fit_psd_convex(
         return ssnal_result(x, y, lam, tol, max_iter, s0, grad_zero)
     beat = Heartbeat("fit_psd_convex[fista]", "kkt_residual", d=d, n=n, lam=lam, tol=tol)
     handover = method == "auto" and ssnal_ready and d >= AUTO_SSNAL_MIN_D
-    result, _ = _fista(x, y, lam, tol, max_iter, s0, _lipschitz(x, ops), ops, beat, grad_zero, handover=handover)
+    lipschitz = _lipschitz(x, ops)
+    result, _ = _fista(x, y, lam, tol, max_iter, s0, lipschitz, ops, beat, grad_zero, handover=handover)
     iterations += result.iterations
     if result.status == "handover":
         # FISTA crawls (the interpolation peak): SSNAL from its iterate; FISTA again if SSNAL fails.
@@ -389,7 +390,7 @@ def fit_psd_convex(
         iterations += result.iterations
         if not result.converged:
             beat = Heartbeat("fit_psd_convex[fista]", "kkt_residual", d=d, n=n, lam=lam, tol=tol)
-            result, _ = _fista(x, y, lam, tol, max(max_iter - iterations, 1), result.s, _lipschitz(x, ops), ops, beat)
+            result, _ = _fista(x, y, lam, tol, max(max_iter - iterations, 1), result.s, lipschitz, ops, beat)
             iterations += result.iterations
     if iterations != result.iterations:
         result = dataclasses.replace(result, iterations=iterations)

@@ -221,6 +221,7 @@ def solve_ssnal(
     """
     d = x.shape[1]
     c = 0.5 * d * lam
+    c_eye = c * np.eye(d)
     scale = float(np.linalg.norm(grad_zero)) + lam / np.sqrt(d)
     x32 = x.materialize().astype(np.float32)
     s = np.zeros((d, d)) if s0 is None else s0
@@ -243,7 +244,7 @@ def solve_ssnal(
         outer += 1
         search_failed = False
         for _ in range(_NEWTON_MAX):
-            values, vectors = _eigh(s + sigma * (adj_u - c * np.eye(d)))
+            values, vectors = _eigh(s + sigma * (adj_u - c_eye))
             newton = _Newton(x32, values, vectors, sigma)
             positive = values[newton.alpha]
             gradient = u - y + _forward_factor(x, newton.p_alpha, positive)
@@ -265,7 +266,7 @@ def solve_ssnal(
             step = 1.0
             for _ in range(_LINE_SEARCH_MAX):
                 u_trial = u + step * direction
-                w_trial = s + sigma * (adj_u + step * adj_direction - c * np.eye(d))
+                w_trial = s + sigma * (adj_u + step * adj_direction - c_eye)
                 trial = np.maximum(np.linalg.eigvalsh(0.5 * (w_trial + w_trial.T)), 0.0)
                 phi_trial = 0.5 * float(u_trial @ u_trial) - float(y @ u_trial) + float(trial @ trial) / (2.0 * sigma)
                 # The slack: a violation by rounding in φ is not an increase.
