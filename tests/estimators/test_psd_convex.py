@@ -189,3 +189,49 @@ def test_input_errors_name_the_constraint():
         fit_psd_convex(x, y[:-1], 1.0)
     with pytest.raises(InputError, match=r"`s0`"):
         fit_psd_convex(x, y, 1.0, s0=np.eye(5))
+
+
+def test_single_precision_operators_agree_with_float64_to_float32_rounding(global_seed):
+    from shallowscaling.estimators._psd_operators import forward_adjoint_factor
+
+    x, y, _ = _problem(global_seed, 70, 2000)
+    factor = make_rng(global_seed, "test-psd-factor").standard_normal((70, 12)) / np.sqrt(70)
+    ax, adj = forward_adjoint_factor(x, factor, y)
+    ax32, adj32 = forward_adjoint_factor(x, factor, y, single=True)
+    assert ax32.dtype == adj32.dtype == np.float64
+    # float32 products: ~1e-7 relative, far from float64's ~1e-16 and far below 1e-5.
+    assert 1e-9 < np.linalg.norm(ax32 - ax) / np.linalg.norm(ax) < 1e-5
+    assert 1e-9 < np.linalg.norm(adj32 - adj) / np.linalg.norm(adj) < 1e-5
+    s = factor @ factor.T
+    assert np.linalg.norm(forward(x, s, single=True) - ax) / np.linalg.norm(ax) < 1e-5
+    assert np.linalg.norm(adjoint(x, y, single=True) - adjoint(x, y)) / np.linalg.norm(adjoint(x, y)) < 1e-5
+
+
+@pytest.mark.parametrize("single_until", [1e-4, 1e-8])
+def test_mixed_precision_reaches_the_float64_optimum(single_until, global_seed, monkeypatch):
+    """float32 passes first, float64 to the tolerance: the same optimum as float64 throughout.
+
+    ``single_until`` 1e-8 lies below the float32 rounding floor of the residual (~3e-7): the switch
+    must then come from the stall rule, not from the threshold.
+    """
+    import shallowscaling.estimators._psd_operators as operators
+    import shallowscaling.estimators.psd_convex as psd_convex
+
+    x, y, _ = _problem(global_seed, 40, 1200)
+    monkeypatch.setattr(psd_convex, "_SINGLE_UNTIL", 0.0)
+    exact = fit_psd_convex(x, y, 0.3, tol=1e-9, method="fista")
+    passes = {True: 0, False: 0}
+    original = operators.forward_adjoint_factor
+
+    def counting(x, factor, y, single=False):
+        passes[single] += 1
+        return original(x, factor, y, single=single)
+
+    monkeypatch.setattr(operators, "forward_adjoint_factor", counting)
+    monkeypatch.setattr(psd_convex, "_SINGLE_UNTIL", single_until)
+    mixed = fit_psd_convex(x, y, 0.3, tol=1e-9, method="fista")
+    assert exact.converged and mixed.converged
+    assert passes[True] >= 5 and passes[False] >= 3
+    assert mixed.objective == pytest.approx(exact.objective, rel=1e-10)
+    assert np.linalg.norm(mixed.s - exact.s) <= 1e-6 * np.linalg.norm(exact.s)
+    assert mixed.iterations <= exact.iterations + psd_convex._SINGLE_STALL + 5

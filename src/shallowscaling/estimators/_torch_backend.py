@@ -106,15 +106,18 @@ class TorchOperators:
 
     # Sensing operator and prox (convex solver) ------------------------------------------------
 
-    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """A(S)_μ = (x_μᵀ S x_μ − Tr S)/√d for every row of ``x`` (n, d)."""
+    def forward(self, x: torch.Tensor, s: torch.Tensor, single: bool = False) -> torch.Tensor:
+        """A(S)_μ = (x_μᵀ S x_μ − Tr S)/√d for every row of ``x`` (n, d); ``single``: products in float32."""
         d = x.shape[1]
-        return (torch.einsum("ij,ij->i", x @ s, x) - torch.trace(s)) / math.sqrt(d)
+        xs = x.float() if single else x
+        quad = torch.einsum("ij,ij->i", xs @ s.to(xs.dtype), xs).to(DTYPE)
+        return (quad - torch.trace(s)) / math.sqrt(d)
 
-    def adjoint(self, x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-        """A*(r) = (Xᵀ diag(r) X − (Σ_μ r_μ) I)/√d, symmetrised."""
+    def adjoint(self, x: torch.Tensor, r: torch.Tensor, single: bool = False) -> torch.Tensor:
+        """A*(r) = (Xᵀ diag(r) X − (Σ_μ r_μ) I)/√d, symmetrised; ``single``: the product in float32."""
         d = x.shape[1]
-        acc = x.T @ (x * r[:, None])
+        xs = x.float() if single else x
+        acc = (xs.T @ (xs * r.to(xs.dtype)[:, None])).to(DTYPE)
         # Symmetric only up to rounding; symmetrise so that eigh sees the matrix the maths describes.
         acc = 0.5 * (acc + acc.T)
         acc.diagonal().sub_(torch.sum(r))
@@ -126,13 +129,14 @@ class TorchOperators:
         return ax, self.adjoint(x, ax - y)
 
     def forward_adjoint_factor(
-        self, x: torch.Tensor, factor: torch.Tensor, y: torch.Tensor
+        self, x: torch.Tensor, factor: torch.Tensor, y: torch.Tensor, single: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(A(F Fᵀ), A*(A(F Fᵀ) − y)) at cost n·d·r for the forward map."""
+        """(A(F Fᵀ), A*(A(F Fᵀ) − y)) at cost n·d·r for the forward map; ``single``: products in float32."""
         d = x.shape[1]
-        xf = x @ factor
-        ax = (torch.einsum("ij,ij->i", xf, xf) - torch.sum(factor * factor)) / math.sqrt(d)
-        return ax, self.adjoint(x, ax - y)
+        xs = x.float() if single else x
+        xf = xs @ factor.to(xs.dtype)
+        ax = (torch.einsum("ij,ij->i", xf, xf).to(DTYPE) - torch.sum(factor * factor)) / math.sqrt(d)
+        return ax, self.adjoint(x, ax - y, single=single)
 
     def gram_matmat(self, x: torch.Tensor, r: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """A*(r) V = (Xᵀ(r ⊙ X V) − (Σ r) V)/√d."""

@@ -63,6 +63,19 @@ _BACKTRACK_GROWTH = 1.25
 # Relative slack of the backtracking test: the curvature along a step comes from the difference
 # of two forward products, so a violation by less than this is rounding, not curvature.
 _BACKTRACK_SLACK = 1e-8
+# Bound on ‖A(S)‖'s relative rounding in a float32 pass (measured 2–7e-7 at d = 20–300), for the
+# same test while either product came from one: without it a short step's curvature would be
+# rounding, and L would grow without bound.
+_SINGLE_FORWARD_ERROR = 1e-5
+# Mixed precision: FISTA's passes over X run in float32 (products with X only; sums, iterates
+# and eigendecompositions stay float64) until the relative KKT residual falls below this, then
+# in float64 to the tolerance. A float32 pass costs ~0.55 of a float64 one, and its gradient
+# error (2–4e-7 of the residual's scale at d = 120–300) is far below the residual at the switch;
+# convergence is declared only from float64 passes (measurements: docs/performance.md).
+_SINGLE_UNTIL = 1e-4
+# ... or once this many float32 iterations in a row have not halved the residual (FISTA halves
+# it every ~5 iterations above the float32 floor where it is fast, and hands a crawl to SSNAL).
+_SINGLE_STALL = 20
 
 
 def _check_symmetric(s: object, d: int, name: str, symbol: str) -> np.ndarray:
@@ -102,11 +115,12 @@ def _lipschitz(x, ops) -> float:
 
     The start A*(w), w_μ = (−1)^μ, is deterministic and generic (a centred Wishart-like matrix).
     The last step needs only the forward product (its Rayleigh quotient is ‖A(v)‖² for unit v).
-    ``x`` is a backend array and ``ops`` its backend.
+    ``x`` is a backend array and ``ops`` its backend. The products run in float32: this is an
+    estimate, which backtracking corrects.
     """
     n, d = x.shape
     w = ops.to_backend(np.where(np.arange(n) % 2 == 0, 1.0, -1.0))
-    v = ops.adjoint(x, w)
+    v = ops.adjoint(x, w, single=True)
     no_labels = ops.zeros(n)
     for _ in range(_POWER_ITERATIONS - 1):
         norm = ops.norm(v)
@@ -117,7 +131,7 @@ def _lipschitz(x, ops) -> float:
     norm = ops.norm(v)
     rayleigh = 0.0
     if norm > 0.0:
-        av = ops.forward(x, v / norm)
+        av = ops.forward(x, v / norm, single=True)
         rayleigh = ops.inner(av, av)
     # Guards a degenerate design (A = 0): any positive step is then exact.
     return 2.0 / d**2 * max(rayleigh, 1e-300)
@@ -135,6 +149,7 @@ def _fista(
     beat: Heartbeat,
     grad_zero=None,
     handover: bool = False,
+    mixed_precision: bool = False,
 ) -> tuple[PSDConvexResult, float]:
     """FISTA with adaptive restart; returns the result and the final Lipschitz estimate.
 
@@ -148,6 +163,9 @@ def _fista(
     shrink = lam / d
     grad_scale = 2.0 / d**2
 
+    # ``mixed_precision``: float32 passes while the residual is above _SINGLE_UNTIL (only when
+    # tol is below it).
+    single = mixed_precision and tol < _SINGLE_UNTIL
     if grad_zero is None:
         grad_zero = grad_scale * ops.adjoint(x, -y)
     scale = ops.norm(grad_zero) + lam / np.sqrt(d)
@@ -159,10 +177,13 @@ def _fista(
     else:
         # Project the warm start onto the PSD cone so that every iterate is feasible.
         s_cur, eig_cur, factor = ops.prox_psd_trace_factor(ops.to_backend(s0), 0.0)
-        ax_cur, adj = ops.forward_adjoint_factor(x, factor, y)
+        ax_cur, adj = ops.forward_adjoint_factor(x, factor, y, single=single)
         g_cur = grad_scale * adj
     lip = lipschitz
     s_y, ax_y, g_y = s_cur, ax_cur, g_cur
+    cur_exact = y_exact = not single
+    single_anchor, single_stall = np.inf, 0
+    factor_cur = None
     momentum = 1.0
     residual = np.inf
     status = "max_iter"
@@ -175,7 +196,7 @@ def _fista(
             s_new, eig, factor = ops.prox_psd_trace_factor(s_y - step * g_y, step * shrink)
             # The adjoint is computed with the forward map (one pass); a rejected step wastes
             # it, but backtracking is rare after the power-iteration start (see above).
-            ax_new, adj_new = ops.forward_adjoint_factor(x, factor, y)
+            ax_new, adj_new = ops.forward_adjoint_factor(x, factor, y, single=single)
             diff = s_new - s_y
             diff2 = ops.inner(diff, diff)
             a_diff = ax_new - ax_y
@@ -184,23 +205,30 @@ def _fista(
             curvature = 2.0 / d**2 * ops.inner(a_diff, a_diff)
             if not np.isfinite(curvature) or diff2 == 0.0:
                 break
-            if curvature <= lip * diff2 * (1.0 + _BACKTRACK_SLACK):
+            bound = lip * diff2 * (1.0 + _BACKTRACK_SLACK)
+            if single or not y_exact:
+                # A(S⁺) or A(Y) from a float32 pass: allow its rounding in A(S⁺ − Y).
+                rounding = _SINGLE_FORWARD_ERROR * (ops.norm(ax_new) + ops.norm(ax_y))
+                bound = (np.sqrt(bound) + np.sqrt(grad_scale) * rounding) ** 2
+            if curvature <= bound:
                 break
             lip = max(_BACKTRACK_GROWTH * lip, curvature / diff2)
+        new_exact = not single
         g_new = grad_scale * adj_new
         # Ξ = ∇f(S⁺) − ∇f(Y) − (S⁺ − Y)/τ lies in ∂F(S⁺) by the prox optimality condition.
         residual = ops.norm(g_new - g_y - diff * lip) / scale
         if not (np.isfinite(residual) and ops.all_finite(eig)):
             status = "diverged"
             break
-        if residual <= tol:
-            s_cur, ax_cur, g_cur, eig_cur = s_new, ax_new, g_new, eig
+        # Only a residual from float64 passes alone (at S⁺ and at Y) certifies convergence.
+        if residual <= tol and new_exact and y_exact:
+            s_cur, ax_cur, g_cur, eig_cur, cur_exact = s_new, ax_new, g_new, eig, new_exact
             status = "converged"
             break
         if handover:
             history.append(residual)
             if iterations == AUTO_HANDOVER and _predicted_iterations(history, tol) > AUTO_HANDOVER_REMAINING:
-                s_cur, ax_cur, g_cur, eig_cur = s_new, ax_new, g_new, eig
+                s_cur, ax_cur, g_cur, eig_cur, cur_exact = s_new, ax_new, g_new, eig, new_exact
                 status = "handover"
                 break
         # O'Donoghue–Candès gradient restart: drop the momentum when the prox-gradient step
@@ -215,10 +243,23 @@ def _fista(
         s_y = s_new + beta * (s_new - s_cur)
         ax_y = ax_new + beta * (ax_new - ax_cur)
         g_y = g_new + beta * (g_new - g_cur)
-        s_cur, ax_cur, g_cur, eig_cur = s_new, ax_new, g_new, eig
+        y_exact = new_exact and (cur_exact or beta == 0.0)
+        s_cur, ax_cur, g_cur, eig_cur, cur_exact, factor_cur = s_new, ax_new, g_new, eig, new_exact, factor
+        if single:
+            # A float32 gradient is exact to ~3e-7 of the scale: a residual that stops falling
+            # above _SINGLE_UNTIL would be that floor, so float64 takes over then as well.
+            if residual <= 0.5 * single_anchor:
+                single_anchor, single_stall = residual, 0
+            else:
+                single_stall += 1
+            single = residual > _SINGLE_UNTIL and single_stall < _SINGLE_STALL
         if beat.due():
             r_new = ax_new - y
             beat.tick(iterations, ops.inner(r_new, r_new) / d**2 + shrink * float(ops.to_numpy(eig).sum()), residual)
+    if not cur_exact and factor_cur is not None and status != "handover":
+        # Stopped during the float32 phase: the reported objective and gap need float64 products.
+        ax_cur, adj = ops.forward_adjoint_factor(x, factor_cur, y)
+        g_cur = grad_scale * adj
     r = y - ax_cur
     squared = ops.inner(r, r)
     s_cur, g_cur, eig_cur = ops.to_numpy(s_cur), ops.to_numpy(g_cur), ops.to_numpy(eig_cur)
@@ -351,6 +392,10 @@ def fit_psd_convex(
     n, d = x.shape
     if s0 is not None:
         s0 = _check_symmetric(s0, d, "s0", "warm start S₀")
+    # A caller's warm start is meant to be near the optimum already (a λ path, a refit), where
+    # float32 passes would only add the switch; a cold start and the factored route's iterate
+    # start in float32.
+    cold_start = s0 is None
     numpy_backend = device is None or device == "numpy"
     if method == "factored" and not numpy_backend:
         raise InputError(f"`method` 'factored' runs on NumPy only; use method='fista' or 'auto' with device {device!r}")
@@ -382,7 +427,9 @@ def fit_psd_convex(
     beat = Heartbeat("fit_psd_convex[fista]", "kkt_residual", d=d, n=n, lam=lam, tol=tol)
     handover = method == "auto" and ssnal_ready and d >= AUTO_SSNAL_MIN_D
     lipschitz = _lipschitz(x, ops)
-    result, _ = _fista(x, y, lam, tol, max_iter, s0, lipschitz, ops, beat, grad_zero, handover=handover)
+    result, _ = _fista(
+        x, y, lam, tol, max_iter, s0, lipschitz, ops, beat, grad_zero, handover=handover, mixed_precision=cold_start
+    )
     iterations += result.iterations
     if result.status == "handover":
         # FISTA crawls (the interpolation peak): SSNAL from its iterate; FISTA again if SSNAL fails.
