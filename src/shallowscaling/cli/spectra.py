@@ -94,8 +94,9 @@ def add_spectral_verbs(verbs) -> None:
         type=schema_real("design_memory"),
         default=DEFAULT_DESIGN_MEMORY_GB,
         help=f"GB of design X held in memory where one is redrawn (default {DEFAULT_DESIGN_MEMORY_GB:g}), as fit's "
-        "flag; a larger X is streamed, same values, same table: diagonal, each replicate's design for the "
-        "residual estimate of δ̂; quadratic, the refit's design (without --solution; with it no design is drawn)",
+        "flag; a larger X is streamed with the same values: diagonal, each replicate's design for the residual "
+        "estimate of δ̂ (same table bit for bit); quadratic, the refit's design (without --solution; same table "
+        "to rounding; with --solution no design is drawn)",
     )
     prune.add_argument("--output", required=True, help="Parquet file to write")
 
