@@ -59,6 +59,22 @@ def test_bad_flags_exit_2_with_a_clear_message(argv, fragments, capsys) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(("value", "allowed"), [("0", "> 0"), ("-1", "> 0"), ("lots", "number")])
+def test_prune_refuses_a_bad_design_memory_in_one_line(tmp_path, capsys, value, allowed) -> None:
+    # The fit verb's flag and check: one line naming the flag, what is allowed and the value; nothing written.
+    output = tmp_path / "pruning.parquet"
+    argv = ["prune", "diagonal", "--estimator", "lasso", "--d", "20", "--gamma", "1", "--noise", "0.5",
+            "--lam-exponent", "-1", "--seed", "0", "--teacher", str(tmp_path / "teacher.parquet"), "--n", "60",
+            "--weights", str(tmp_path / "weights.parquet"), "--design-memory", value,
+            "--output", str(output)]  # fmt: skip
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and all(part in lines[0] for part in ("--design-memory", allowed, value)), lines
+    assert not output.exists()
+
+
 @pytest.mark.slow
 def test_predict_reports_the_monte_carlo_error_it_adapted_to(capsys) -> None:
     argv = ["predict", "quadratic", "--d", "20", "--gamma", "1", "--noise", "0.5", "--n", "300", "--lam", "0.3"]

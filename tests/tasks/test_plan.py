@@ -345,3 +345,26 @@ def test_every_diagonal_lasso_fit_of_the_paper_overlay_is_planned_within_4_gb() 
     config["diagonal"]["solver"]["design_memory"] = 8.0
     held = plan.estimate_plan(largest, config, plan.load_cost_model()).jobs["max_rss_mb"].iloc[0]
     assert capped < 4000.0 < held
+
+
+def test_the_prune_job_is_priced_at_the_fits_design_budget() -> None:
+    # The diagonal prune redraws each replicate's design for the residual estimate of δ̂ under
+    # diagonal.solver.design_memory (the rule's --design-memory): its d = 800 sweep (X up to
+    # 4.1 GB at n = 640000) is planned at the budget (observed 0.69, 2.2 and 8.5 GB at 0.25, 1
+    # and 8 GB; at 8 GB X is held whole), the d = 100 one (X ≤ 8 MB) never streams. The quadratic
+    # prune reads the stored eigenpairs of Ŝ: no budget moves it.
+    config = plan.study_config([PAPER])
+    jobs = [job for job in plan.dry_run_jobs([PAPER]) if job.rule == "prune"]
+
+    def planned(budget: float) -> dict[tuple[str, str], float]:
+        for model in ("diagonal", "quadratic"):
+            config[model]["solver"]["design_memory"] = budget
+        frame = plan.estimate_plan(jobs, config, plan.load_cost_model()).jobs
+        return {(j.wildcards["model"], j.wildcards["d"]): m for j, m in zip(jobs, frame["max_rss_mb"], strict=True)}
+
+    small, default, large = planned(0.25), planned(1.0), planned(8.0)
+    assert small["diagonal", "800"] < default["diagonal", "800"] < 4000.0 < large["diagonal", "800"]
+    assert large["diagonal", "800"] > 3.0 * default["diagonal", "800"]
+    assert small["diagonal", "100"] == default["diagonal", "100"] == large["diagonal", "100"]
+    for d in ("100", "200", "400", "800"):
+        assert small["quadratic", d] == default["quadratic", d] == large["quadratic", d]

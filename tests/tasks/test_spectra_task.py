@@ -9,15 +9,17 @@ import pandas as pd
 import pytest
 
 from shallowscaling.cli import main
+from shallowscaling.design import StreamedDesign
 from shallowscaling.errors import InputError
 from shallowscaling.io.parquet import read_table, write_table
 from shallowscaling.spectra import analyse_spectrum, estimate_noise_edge, free_convolution_edge
 from shallowscaling.spectra.pruning import prune_coefficients
 from shallowscaling.state_evolution.diagonal import soft_threshold_active_probability
+from shallowscaling.tasks import pruning
 from shallowscaling.tasks.fit import fit_replicates
 from shallowscaling.tasks.predict import predict_point
 from shallowscaling.tasks.problem import draw_problem
-from shallowscaling.tasks.pruning import PRUNING_COLUMNS, prune_point
+from shallowscaling.tasks.pruning import PRUNING_COLUMNS, prune_point, prune_sweep
 from shallowscaling.tasks.spectra import SPECTRA_COLUMNS, spectra_sweep
 from shallowscaling.tasks.spectral_point import rate_phase
 from shallowscaling.tasks.teacher import teacher_table
@@ -252,3 +254,56 @@ def test_prune_with_the_stored_solution_equals_prune_with_the_refit(tmp_path, es
     assert (wrong["refit_eigenvalue_gap"] > 1e-3).all()
     with pytest.raises(InputError, match="go together"):
         prune_point("quadratic", estimator, d, 1.0, 0.5, -1.0, n, tables.weights, teacher, solution=solution, **options)
+
+
+def test_prune_tables_do_not_depend_on_the_design_budget(monkeypatch) -> None:
+    # The budget decides how a redrawn design is held, never its values. Diagonal, d = 20: at
+    # 1e-6 GB the n = 60 design (9600 bytes, n > d) is streamed for the residual estimate of δ̂
+    # (its rows use it: n − ‖θ̂‖₀ ≥ n/10), n = 10 is held (n ≤ d); the tables equal bit for bit.
+    d, n_values = 20, [10, 60]
+    _, weights, teacher = _sweep("diagonal", "lasso", d, -1.0, n_values, 2)
+    streamed = []
+
+    def spy(*args, **kwargs):
+        problem = draw_problem(*args, **kwargs)
+        streamed.append(isinstance(problem.x, StreamedDesign))
+        return problem
+
+    monkeypatch.setattr(pruning, "draw_problem", spy)
+    tables = {}
+    for budget in (1.0, 1e-6):
+        streamed.clear()
+        tables[budget] = prune_sweep(
+            "diagonal", "lasso", d, 1.0, 0.5, -1.0, n_values, weights, teacher, seed=SEED, design_memory=budget
+        )
+        # One draw per (n, replicate), in n order: the budget reached them.
+        assert streamed == ([False] * 4 if budget == 1.0 else [False, False, True, True])
+    assert (tables[1e-6].loc[tables[1e-6]["n"] == 60, "empirical_delta_source"] == "residuals").all()
+    pd.testing.assert_frame_equal(tables[1e-6], tables[1.0], check_exact=True)
+
+
+def test_a_quadratic_refit_under_a_streaming_budget_agrees_to_rounding() -> None:
+    # Quadratic without stored eigenpairs: the refit draws its design under the budget. Streamed
+    # (d = 8, n = 64: 4096 bytes > 1e-6 GB) the solver sees the same X, summed in another order:
+    # the risks agree to rounding (observed ≤ 3e-14 relative; bound 1e-10), and both refits
+    # reproduce the fit job's spectrum (the gap is itself rounding: 6e-16 and 2e-15).
+    d, n = 8, 64
+    _, weights, teacher = _sweep("quadratic", "convex", d, -1.0, [n], 1)
+    options = {"seed": SEED, "tol": 1e-7, "n_draws": 2}
+    held = prune_point("quadratic", "convex", d, 1.0, 0.5, -1.0, n, weights[0], teacher, **options)
+    streamed = prune_point(
+        "quadratic", "convex", d, 1.0, 0.5, -1.0, n, weights[0], teacher, design_memory=1e-6, **options
+    )
+    assert held["converged"].all() and streamed["converged"].all() and (held["excess_risk"] > 0).all()
+    gap = "refit_eigenvalue_gap"
+    assert (held[gap] < 1e-12).all() and (streamed[gap] < 1e-12).all()
+    pd.testing.assert_frame_equal(streamed.drop(columns=gap), held.drop(columns=gap), rtol=1e-10, atol=0.0)
+
+
+def test_a_bad_design_budget_is_refused_even_where_no_design_is_drawn() -> None:
+    # Quadratic with stored eigenpairs draws no design; a budget of 0 must still not pass silently.
+    with pytest.raises(InputError, match=r"`design_memory`.*> 0.*got 0"):
+        prune_point(
+            "quadratic", "convex", 8, 1.0, 0.5, -1.0, 64, pd.DataFrame({"replicate": [0]}), pd.DataFrame(),
+            seed=SEED, solution=pd.DataFrame(), fits=pd.DataFrame(), design_memory=0.0,
+        )  # fmt: skip

@@ -6,6 +6,7 @@ on each estimator, `fit --tol 0.01` on the command line for the networks).
 """
 
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -78,3 +79,28 @@ def test_fit_tol_on_the_command_line_reaches_the_network(tmp_path, model) -> Non
         return read_table(output)["iterations"].tolist()
 
     assert iterations("--tol", "0.01") < iterations()
+
+
+@pytest.mark.slow
+def test_the_prune_command_takes_its_models_design_budget(tmp_path) -> None:
+    # `snakemake -n -p` on the tiny study with budgets that differ per model and from the default
+    # (1.0): each prune command carries its own model's, as each LASSO and quadratic fit does.
+    overlay = tmp_path / "budgets.yaml"
+    overlay.write_text("diagonal: {solver: {design_memory: 0.25}}\nquadratic: {solver: {design_memory: 2.5}}\n")
+    command = [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1", "--snakefile", str(ROOT / "Snakefile"),
+               "--directory", str(tmp_path / "work"), "--configfile", str(ROOT / "tests" / "configs" / "tiny.yaml"),
+               str(overlay)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    commands = re.findall(r"Shell command: (.*)", done.stdout + done.stderr)
+    budget = {"diagonal": "0.25", "quadratic": "2.5"}
+    for verb, count in (("prune", 4), ("fit", 20)):
+        checked = 0
+        for line in commands:
+            found = re.search(rf"shallowscaling {verb} (\w+) --estimator (\w+)", line)
+            if found is None or found.group(2) == "network":
+                continue
+            flags = re.findall(r"--design-memory (\S+)", line)
+            assert flags == [budget[found.group(1)]], line
+            checked += 1
+        assert checked >= count, (verb, checked)

@@ -26,10 +26,12 @@ TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 # the prune rule became one job per sweep: the only lines that changed are the per-point prune
 # files (66; tiny: 12), gone, and the prune commands (one per sweep) and the per-sweep `collect`
 # of their points, gone. And the commands once more, when the LASSO fits took the design budget:
-# the 158 diagonal LASSO fit commands gained `--design-memory 1.0` (checked: nothing else changed).
+# the 158 diagonal LASSO fit commands gained `--design-memory 1.0` (checked: nothing else changed);
+# and when the prune job took it too: its 6 commands (3 diagonal, 3 quadratic) gained
+# `--design-memory 1.0`, the other 417 are unchanged (checked).
 DEFAULT_OUTPUTS = "d99218459010fe6787242f06c5948d71ca6a96f6bf984f9b080fc441c73e63d2"
 TINY_OUTPUTS = "033c65fe26c2cf69018de8cbf99de0bf205c239963451dbcbee68c7455fa7323"
-DEFAULT_COMMANDS = "a8a60ad18e646161015fa3c9b7e97c5f57a1401ddcaa173ca23a686f943d0d3c"
+DEFAULT_COMMANDS = "28cf19539542338dd561205e1e717c41e8d3b7dece7a5db49c2cb0c8a6cf25b4"
 # Figure 9 (the classic results) came later and does not depend on the study's teacher.
 ADDED_LATER = ("classic", "fig9")
 # The diagonal Bayes-optimal error needs the power law's Gaussian prior: off for another teacher.

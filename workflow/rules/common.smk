@@ -170,6 +170,13 @@ def quadratic_solver_flags(wildcards):
     return flags
 
 
+def prune_design_memory_flag(wildcards):
+    """`--design-memory` of a prune job: its model's fit budget (diagonal.solver.design_memory or
+    quadratic.solver.design_memory), for the designs it redraws (the diagonal δ̂ from residuals; a
+    quadratic refit, which the workflow never runs: it passes the stored eigenpairs)."""
+    return f"--design-memory {config[wildcards.model]['solver'].get('design_memory', 1.0)}"
+
+
 def device_flag(wildcards):
     """`--device cuda` for the fits that quadratic.device sends to a GPU, else nothing (NumPy)."""
     return "--device cuda" if uses_cuda(config, wildcards.model, int(wildcards.d)) else ""

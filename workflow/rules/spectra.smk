@@ -63,6 +63,7 @@ rule prune:
         width=width_flag,
         stored=lambda w, input: (f"--solution {input.solution} " if input.solution else "") + f"--fits {input.fits}",
         gamma=power_law_gamma,
+        design_memory=prune_design_memory_flag,
         code=lambda w: rule_code("prune", w),
     threads: 1
     shell:
@@ -71,7 +72,7 @@ rule prune:
             " --d {wildcards.d} --gamma {params.gamma} --noise {wildcards.noise}"
             " --lam-exponent {wildcards.lam_exponent} --n {params.n} --weights {input.weights} {params.stored}"
             " --teacher {input.teacher} --seed {params.seed} --normalization {params.normalization}"
-            " --n-draws {params.n_draws} {params.width} --output {output} 2> {log}"
+            " --n-draws {params.n_draws} {params.width} {params.design_memory} --output {output} 2> {log}"
         )
 
 

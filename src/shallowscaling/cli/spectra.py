@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..design import DEFAULT_DESIGN_MEMORY_GB
 from ..errors import InputError
 from ..results import json_safe
 from ._args import add_job_flags, add_max_memory, integer_arg, positive_int, schema_int, schema_real
@@ -87,6 +88,15 @@ def add_spectral_verbs(verbs) -> None:
         type=schema_int("max_iter"),
         default=100_000,
         help="iteration cap of the refit (without --solution)",
+    )
+    prune.add_argument(
+        "--design-memory",
+        type=schema_real("design_memory"),
+        default=DEFAULT_DESIGN_MEMORY_GB,
+        help=f"GB of design X held in memory where one is redrawn (default {DEFAULT_DESIGN_MEMORY_GB:g}), as fit's "
+        "flag; a larger X is streamed with the same values: diagonal, each replicate's design for the residual "
+        "estimate of δ̂ (same table bit for bit); quadratic, the refit's design (without --solution; same table "
+        "to rounding; with --solution no design is drawn)",
     )
     prune.add_argument("--output", required=True, help="Parquet file to write")
 
@@ -196,7 +206,7 @@ def run_prune(args: argparse.Namespace) -> None:
         args.model, args.estimator, args.d, args.gamma, args.noise, args.lam_exponent, args.n,
         [read_weights_table(p) for p in args.weights], teacher, seed=args.seed,
         normalization=args.normalization, tol=args.tol, max_iter=args.max_iter, width=args.width,
-        n_draws=args.n_draws, **stored,
+        n_draws=args.n_draws, design_memory=args.design_memory, **stored,
     )  # fmt: skip
     write_table(frame, args.output, {"verb": "prune", "model": args.model, "estimator": args.estimator})
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_choice, check_int
+from ..design import DEFAULT_DESIGN_MEMORY_GB, check_design_memory
 from ..errors import InputError
 from ..spectra.bulk import (
     estimate_bulk_edge,
@@ -138,6 +139,7 @@ def prune_point(
     n_draws: int = 3,
     solution: pd.DataFrame | None = None,
     fits: pd.DataFrame | None = None,
+    design_memory: float = DEFAULT_DESIGN_MEMORY_GB,
 ) -> pd.DataFrame:
     """Risk of the trained weights before and after pruning at the bulk edge (docs/theory.md §5, Corollary 2).
 
@@ -164,6 +166,11 @@ def prune_point(
         fit table of this point (its ``converged``). Without them Ŝ is refitted: the same numbers
         at the cost of one fit job. Diagonal: ``fits`` alone gives ``converged`` (without it the
         column is True: θ̂ is read from ``weights`` and no solver runs here).
+    design_memory : float, default DEFAULT_DESIGN_MEMORY_GB
+        GB of design X held in memory where one is redrawn, as the ``fit`` job's budget (a larger
+        X is streamed: same values, so the table does not depend on it). Diagonal: every
+        replicate's design, for the residual estimate of δ̂ (one pass). Quadratic: the refit's
+        design (without ``solution``); with ``solution`` no design is drawn and it does nothing.
 
     Returns
     -------
@@ -218,6 +225,9 @@ def prune_point(
     check_choice(model, "model", ("diagonal", "quadratic"))
     d = check_int(d, "d", "input dimension d", lower=2)
     n = check_int(n, "n", "number of samples n", lower=1)
+    # Checked here, not only where a design is drawn: a quadratic prune from stored eigenpairs
+    # draws none, and a bad budget must not pass silently there.
+    design_memory = check_design_memory(design_memory)
     if model == "quadratic" and (solution is None) != (fits is None):
         raise InputError(
             "`solution` and `fits` go together (the stored eigenpairs and the fit's `converged` flag); "
@@ -256,7 +266,9 @@ def prune_point(
         stored = rows["eigenvalue"].to_numpy(dtype=float)
         if model == "quadratic":
             if solution is None:
-                problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization)
+                problem = draw_problem(
+                    model, d, gamma, noise, n, seed, replicate, normalization, design_memory=design_memory
+                )
                 s_star = problem.s_star
                 fit = _refit_quadratic(
                     estimator, problem, lam, tol, max_iter, width, init_rng(model, d, gamma, noise, n, seed, replicate)
@@ -333,7 +345,9 @@ def prune_point(
                 "bayes_converged": bayes_ok,
             }
         else:
-            problem = draw_problem(model, d, gamma, noise, n, seed, replicate, normalization)
+            problem = draw_problem(
+                model, d, gamma, noise, n, seed, replicate, normalization, design_memory=design_memory
+            )
             row = _prune_diagonal(problem, rows, point, replicate, normalization)
             row["bayes_excess_risk"], row["bayes_converged"] = bayes_risk, bayes_ok
             # The fit job's flag when its table is given (the workflow gives it); else unknown, True.

@@ -31,7 +31,6 @@ import pandas as pd
 
 from ..config import uses_cuda
 from ..cost_model import predict_cost
-from ..design import DEFAULT_DESIGN_MEMORY_GB
 from . import dag
 from .calibration import MANUAL_COSTS, benchmark_patterns, calibrate_cost_model, read_benchmarks
 from .costs import (
@@ -195,12 +194,11 @@ def _design_memory(cost_class: str, config: Mapping[str, Any]) -> float | None:
     """GB of design a job of this class holds at most (None: all of it, or no design)."""
     if cost_class.startswith("fit/quadratic"):
         return config["quadratic"]["solver"].get("design_memory", 1.0)
-    if cost_class == "fit/diagonal/lasso":
+    if cost_class == "fit/diagonal/lasso" or cost_class.startswith("prune/diagonal"):
+        # A diagonal prune (either estimator) redraws each replicate's design for the residual
+        # estimate of δ̂ under the fits' budget (the rule passes it as --design-memory), one at a time.
         return config["diagonal"]["solver"].get("design_memory", 1.0)
-    if cost_class == "prune/diagonal/lasso":
-        # The prune redraws each n's design for the residual noise estimate with the default
-        # budget (it takes no --design-memory), one n at a time.
-        return DEFAULT_DESIGN_MEMORY_GB
+    # The workflow's quadratic prune reads the stored eigenpairs of Ŝ: no design.
     return None
 
 
