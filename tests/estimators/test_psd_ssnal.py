@@ -71,7 +71,7 @@ def test_auto_hands_a_slow_fista_over_to_ssnal(global_seed):
     # Near the interpolation peak FISTA's decay predicts many more iterations: auto finishes with
     # SSNAL at the same optimum. A point FISTA solves quickly, and any point below
     # AUTO_SSNAL_MIN_D, keeps the FISTA result exactly.
-    d, n = 40, 103
+    d, n = 40, 140
     assert d >= AUTO_SSNAL_MIN_D
     x, y = _problem(global_seed, d, n)
     fista = fit_psd_convex(x, y, 1 / d, tol=1e-8, method="fista", max_iter=100000)

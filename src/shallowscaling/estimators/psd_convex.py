@@ -58,6 +58,11 @@ Design = ArrayDesign | StreamedDesign
 # instead of 22 at d = 300, n = d², λ = 4), and it saves five passes over X (measurements:
 # docs/performance.md, Notes moved from the source).
 _POWER_ITERATIONS = 1
+# ... except on small problems (n·d² below _POWER_SMALL_WORK, a pass of a few ms at most), where
+# the one-step start cost 5–13 % more iterations at λ = 1/d and λ = 1 on the default study's
+# grid and three steps match the pre-change iteration counts for 4 passes more.
+_POWER_ITERATIONS_SMALL = 3
+_POWER_SMALL_WORK = 1e7
 # Growth of the Lipschitz estimate when the backtracking test fails.
 _BACKTRACK_GROWTH = 1.25
 # Relative slack of the backtracking test: the curvature along a step comes from the difference
@@ -73,6 +78,10 @@ _SINGLE_FORWARD_ERROR = 1e-5
 # error (2–4e-7 of the residual's scale at d = 120–300) is far below the residual at the switch;
 # convergence is declared only from float64 passes (measurements: docs/performance.md).
 _SINGLE_UNTIL = 1e-4
+# ... from this n·d² on: below it a pass over X takes well under a millisecond, its cost is call
+# overhead (1.1× from float32 at d = 20, n = 400), and a changed trajectory can cost more
+# iterations than the cheaper passes save.
+_SINGLE_MIN_WORK = 1e6
 # ... or once this many float32 iterations in a row have not halved the residual (FISTA halves
 # it every ~5 iterations above the float32 floor where it is fast, and hands a crawl to SSNAL).
 _SINGLE_STALL = 20
@@ -122,7 +131,8 @@ def _lipschitz(x, ops) -> float:
     w = ops.to_backend(np.where(np.arange(n) % 2 == 0, 1.0, -1.0))
     v = ops.adjoint(x, w, single=True)
     no_labels = ops.zeros(n)
-    for _ in range(_POWER_ITERATIONS - 1):
+    steps = _POWER_ITERATIONS_SMALL if n * d**2 < _POWER_SMALL_WORK else _POWER_ITERATIONS
+    for _ in range(steps - 1):
         norm = ops.norm(v)
         if norm == 0.0:
             break
@@ -165,7 +175,7 @@ def _fista(
 
     # ``mixed_precision``: float32 passes while the residual is above _SINGLE_UNTIL (only when
     # tol is below it).
-    single = mixed_precision and tol < _SINGLE_UNTIL
+    single = mixed_precision and tol < _SINGLE_UNTIL and n * d**2 >= _SINGLE_MIN_WORK
     if grad_zero is None:
         grad_zero = grad_scale * ops.adjoint(x, -y)
     scale = ops.norm(grad_zero) + lam / np.sqrt(d)
@@ -181,7 +191,8 @@ def _fista(
         g_cur = grad_scale * adj
     lip = lipschitz
     s_y, ax_y, g_y = s_cur, ax_cur, g_cur
-    cur_exact = y_exact = not single
+    # A cold start's gradient is ∇f(0), computed in float64.
+    cur_exact = y_exact = s0 is None or not single
     single_anchor, single_stall = np.inf, 0
     factor_cur = None
     momentum = 1.0
@@ -196,7 +207,12 @@ def _fista(
             s_new, eig, factor = ops.prox_psd_trace_factor(s_y - step * g_y, step * shrink)
             # The adjoint is computed with the forward map (one pass); a rejected step wastes
             # it, but backtracking is rare after the power-iteration start (see above).
-            ax_new, adj_new = ops.forward_adjoint_factor(x, factor, y, single=single)
+            if factor.shape[1] == 0:
+                # S⁺ = 0 (λ ≥ λ_max, or a first step): A(0) = 0 and A*(−y) is known, in float64.
+                ax_new, adj_new, new_exact = ops.zeros(n), grad_zero / grad_scale, True
+            else:
+                ax_new, adj_new = ops.forward_adjoint_factor(x, factor, y, single=single)
+                new_exact = not single
             diff = s_new - s_y
             diff2 = ops.inner(diff, diff)
             a_diff = ax_new - ax_y
@@ -213,7 +229,6 @@ def _fista(
             if curvature <= bound:
                 break
             lip = max(_BACKTRACK_GROWTH * lip, curvature / diff2)
-        new_exact = not single
         g_new = grad_scale * adj_new
         # Ξ = ∇f(S⁺) − ∇f(Y) − (S⁺ − Y)/τ lies in ∂F(S⁺) by the prox optimality condition.
         residual = ops.norm(g_new - g_y - diff * lip) / scale
