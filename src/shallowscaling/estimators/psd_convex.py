@@ -8,7 +8,9 @@ The estimator minimises, over symmetric positive semi-definite d×d matrices S,
 which is the training loss of a quadratic network of width p ≥ d divided by d² (docs/theory.md §1.1).
 It is solved by accelerated proximal gradient (FISTA) with the eigenvalue soft-threshold prox and
 the adaptive gradient restart of O'Donoghue & Candès (2015). Each iteration costs one forward and
-one adjoint pass of the sensing operator, O(n d²), plus one d×d eigendecomposition. With
+one adjoint pass of the sensing operator, O(n d²), plus one d×d eigendecomposition; from a cold
+start the passes' products with X run in float32 until the KKT residual is below 1e-4
+(``_SINGLE_UNTIL``), then in float64. With
 ``device="cpu"`` or ``"cuda"`` the same iteration runs on PyTorch tensors (:mod:`._torch_backend`);
 the default is NumPy.
 """
