@@ -195,7 +195,7 @@ def _fista(
     s_y, ax_y, g_y = s_cur, ax_cur, g_cur
     # A cold start's gradient is ∇f(0), computed in float64.
     cur_exact = y_exact = s0 is None or not single
-    single_anchor, single_stall = np.inf, 0
+    single_anchor, single_stall, single_iterations = np.inf, 0, 0
     factor_cur = None
     momentum = 1.0
     residual = np.inf
@@ -263,6 +263,7 @@ def _fista(
         y_exact = new_exact and (cur_exact or beta == 0.0)
         s_cur, ax_cur, g_cur, eig_cur, cur_exact, factor_cur = s_new, ax_new, g_new, eig, new_exact, factor
         if single:
+            single_iterations += 1
             # A float32 gradient is exact to ~3e-7 of the scale: a residual that stops falling
             # above _SINGLE_UNTIL would be that floor, so float64 takes over then as well.
             if residual <= 0.5 * single_anchor:
@@ -272,7 +273,8 @@ def _fista(
             single = residual > _SINGLE_UNTIL and single_stall < _SINGLE_STALL
         if beat.due():
             r_new = ax_new - y
-            beat.tick(iterations, ops.inner(r_new, r_new) / d**2 + shrink * float(ops.to_numpy(eig).sum()), residual)
+            objective_new = ops.inner(r_new, r_new) / d**2 + shrink * float(ops.to_numpy(eig).sum())
+            beat.tick(iterations, objective_new, residual, precision="float64" if new_exact else "float32")
     if not cur_exact and factor_cur is not None and status != "handover":
         # Stopped during the float32 phase: the reported objective and gap need float64 products.
         ax_cur, adj = ops.forward_adjoint_factor(x, factor_cur, y)
@@ -288,7 +290,7 @@ def _fista(
         f"{status} after {iterations} iterations: kkt_residual {residual:.3g} "
         f"(tol {tol:.3g}), duality_gap {gap:.3g}, objective {objective:.10g}, rank {rank}"
     )
-    beat.end(status, iterations, objective, residual, duality_gap=gap, rank=rank)
+    beat.end(status, iterations, objective, residual, duality_gap=gap, rank=rank, float32_iterations=single_iterations)
     # "handover": the caller continues with SSNAL and reports the outcome.
     if not converged and status != "handover":
         warn_not_converged(
