@@ -68,26 +68,38 @@ def select_backend(device: str | None):
     return TorchOperators(device)
 
 
-def duality_gap(grad: np.ndarray, s: np.ndarray, lam: float, objective: float) -> float:
-    """Upper bound on F(S) − min F from G = ∇f(S) + (λ/d) I.
-
-    Convexity gives, for the minimiser S*, F(S*) ≥ F(S) + ⟨G, S* − S⟩ ≥ F(S) + λ_min(G) Tr S* −
-    ⟨G, S⟩, and F(S*) ≤ F(S) bounds Tr S* ≤ d F(S)/λ. Hence
-    F(S) − F* ≤ ⟨G, S⟩ + max(0, −λ_min(G)) · d F(S)/λ.
-    """
+def duality_gap(
+    grad: np.ndarray, s: np.ndarray, lam: float, objective: float, residual: np.ndarray, y: np.ndarray
+) -> float:
+    """Upper bound on F(S) − min F from G = ∇f(S) + (λ/d) I and the residual A(S) − y (:func:`gap_bound`)."""
     d = s.shape[0]
     g = grad + (lam / d) * np.eye(d)
     g_min = float(np.linalg.eigvalsh(0.5 * (g + g.T))[0])
-    return gap_bound(float(np.sum(g * s)), g_min, lam, objective, d)
+    return gap_bound(float(np.sum(g * s)), g_min, lam, objective, d, residual, y)
 
 
-def gap_bound(inner: float, g_min: float, lam: float, objective: float, d: int) -> float:
-    """⟨G, S⟩₊ + max(0, −λ_min(G)) · d F(S)/λ from ⟨G, S⟩ and (a lower bound on) λ_min(G)."""
+def gap_bound(
+    inner: float, g_min: float, lam: float, objective: float, d: int, residual: np.ndarray, y: np.ndarray
+) -> float:
+    """Upper bound on F(S) − F* from ⟨G, S⟩, (a lower bound on) λ_min(G) and the residual r = A(S) − y.
+
+    λ_min(G) ≥ 0: the dual point u = −(2/d²) r is feasible and the gap is ⟨G, S⟩ (docs/theory.md
+    §7.1). Otherwise the smaller of two bounds:
+
+    * convexity: F(S*) ≥ F(S) + ⟨G, S* − S⟩ ≥ F(S) + λ_min(G) Tr S* − ⟨G, S⟩ with Tr S* ≤ d F(S)/λ,
+      hence ⟨G, S⟩ + |λ_min(G)| · d F(S)/λ. Loose when λ is small: d F/λ is ~10⁶ at d = 800, λ = 1/d;
+    * a scaled dual point: t·u is dual feasible for 0 ≤ t ≤ t_max = (λ/d)/(λ/d − λ_min(G)), and
+      weak duality gives F* ≥ D(t u) = 2t ⟨−r, y⟩/d² − t² ‖r‖²/d², maximised over t in [0, t_max].
+    """
     if g_min >= 0.0:
         return max(inner, 0.0)
-    if lam == 0.0:
-        return np.inf
-    return max(inner, 0.0) + (-g_min) * d * objective / lam
+    convexity = np.inf if lam == 0.0 else max(inner, 0.0) + (-g_min) * d * objective / lam
+    loss = float(residual @ residual) / d**2
+    label_inner = -float(residual @ y) / d**2
+    t_max = (lam / d) / (lam / d - g_min)
+    t = min(max(label_inner / loss, 0.0), t_max) if loss > 0.0 else t_max
+    dual = 2.0 * t * label_inner - t**2 * loss
+    return min(convexity, max(objective - dual, 0.0))
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def factored_result(solve, y: np.ndarray, lam: float, tol: float, beat: Heartbea
     # ⟨G, B Bᵀ⟩ = ⟨G B, B⟩ with G B = (2/d²) A*(r) B + (λ/d) B; r is the final residual A(S) − y,
     # so this is the exact inner product of the gap bound.
     inner = float(np.sum(solve.gb * b)) if solve.gb is not None else 0.0
-    gap = gap_bound(inner, solve.gap_min_eigenvalue, lam, solve.objective, d)
+    gap = gap_bound(inner, solve.gap_min_eigenvalue, lam, solve.objective, d, solve.residual, y)
     rank = count_rank(eigenvalues, y) if d else 0
     head = f"{solve.iterations} L-BFGS iterations (factored, width {b.shape[1]}, {solve.rounds} rounds)"
     return _finish(s, eigenvalues, solve, gap, rank, solve.iterations, head, tol, lam, beat, warn=True)
@@ -99,7 +99,7 @@ def ssnal_result(
     s = 0.5 * (s + s.T)
     eigenvalues = np.zeros(d)
     eigenvalues[: solve.eigenvalues.size] = solve.eigenvalues
-    gap = gap_bound(solve.inner, solve.gap_min_eigenvalue, lam, solve.objective, d)
+    gap = gap_bound(solve.inner, solve.gap_min_eigenvalue, lam, solve.objective, d, solve.residual, y)
     rank = count_rank(eigenvalues, y)
     head = f"{solve.iterations} Newton steps (SSNAL, {solve.cg_products} CG products, {solve.outer} outer)"
     # Newton steps and CG products: both are passes over X, as a FISTA iteration is.

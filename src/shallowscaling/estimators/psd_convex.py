@@ -283,7 +283,7 @@ def _fista(
     squared = ops.inner(r, r)
     s_cur, g_cur, eig_cur = ops.to_numpy(s_cur), ops.to_numpy(g_cur), ops.to_numpy(eig_cur)
     objective = squared / d**2 + shrink * float(np.trace(s_cur))
-    gap = duality_gap(g_cur, s_cur, lam, objective)
+    gap = duality_gap(g_cur, s_cur, lam, objective, ops.to_numpy(-r), ops.to_numpy(y))
     rank = count_rank(eig_cur, ops.to_numpy(y))
     converged = status == "converged"
     message = (

@@ -206,7 +206,7 @@ def fit_quadratic_network(
     squared = ops.inner(r, r)
     g = grad_convex + (lam / d) * np.eye(d)
     kkt_min = float(np.linalg.eigvalsh(g)[0])
-    gap = duality_gap(grad_convex, s, lam, objective)
+    gap = duality_gap(grad_convex, s, lam, objective, ops.to_numpy(r), np.asarray(y, dtype=float))
     rank = count_rank(eigenvalues, y)
 
     # The certificate is the freshly recomputed gradient, not the solver's running one.
