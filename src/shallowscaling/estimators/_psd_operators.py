@@ -14,7 +14,9 @@ X B and X P (n×p each) between passes.
 Costs per pass: the adjoint is a symmetric rank-k update (BLAS ``syrk``, n·d²/2 multiply-adds,
 half a GEMM's); the forward map of a PSD iterate given by its factor F (S = F Fᵀ, d×r) costs
 n·d·r; the fused :func:`forward_adjoint_factor` does both in one pass, which is what a streamed
-design needs (one redraw per iteration).
+design needs (one redraw per iteration). With ``single=True`` the products with X run in float32
+(each block cast once; residuals and sums over blocks stay float64), which FISTA uses until its
+residual is small (:mod:`.psd_convex`).
 
 Every function here is a few array operations on its arguments (``@``, ``einsum``, ``eigh``) and
 holds no state. This module is the NumPy *array backend* of the solvers: they call only the
@@ -164,7 +166,7 @@ class _SymmetricAccumulator:
             # Small blocks: one GEMM beats the masks and two calls.
             product = block.T @ (block * r[:, None])
             if self.full is None:
-                self.full = product.astype(np.float64)
+                self.full = product.astype(np.float64, copy=False)
             else:
                 self.full += product
             return
@@ -254,11 +256,11 @@ def forward_adjoint_factor(
         xm = design.x.astype(np.float32) if single else design.x
         if factor.shape[1]:
             xf = xm @ factor
-            ax = (np.einsum("ij,ij->i", xf, xf).astype(np.float64) - frob2) / np.sqrt(d)
+            ax = (np.einsum("ij,ij->i", xf, xf).astype(np.float64, copy=False) - frob2) / np.sqrt(d)
         else:
             ax = np.zeros(design.n)
         r = ax - y
-        acc = (xm.T @ (xm * r.astype(xm.dtype)[:, None])).astype(np.float64)
+        acc = (xm.T @ (xm * r.astype(xm.dtype, copy=False)[:, None])).astype(np.float64, copy=False)
         acc = 0.5 * (acc + acc.T)
         acc[np.diag_indices(d)] -= np.sum(r)
         acc /= np.sqrt(d)
