@@ -136,7 +136,8 @@ class TorchOperators:
         xs = x.float() if single else x
         xf = xs @ factor.to(xs.dtype)
         ax = (torch.einsum("ij,ij->i", xf, xf).to(DTYPE) - torch.sum(factor * factor)) / math.sqrt(d)
-        return ax, self.adjoint(x, ax - y, single=single)
+        # The cast X, not X: Tensor.float() of a float32 tensor is the tensor itself, so one cast per pass.
+        return ax, self.adjoint(xs, ax - y, single=single)
 
     def gram_matmat(self, x: torch.Tensor, r: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """A*(r) V = (Xᵀ(r ⊙ X V) − (Σ r) V)/√d."""
